@@ -1,0 +1,1 @@
+"""Reliable delivery: the transactional outbox and the sender that drains it to chat platforms."""

@@ -1,0 +1,33 @@
+"""What delivery needs from a chat platform. Slack, Discord and the console each implement `ChatPoster`.
+
+Posters raise the `errors.DeliveryError` family so the sender can tell "wait and retry" from "give up".
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from stories.model import Alert, PostedMessage
+
+
+class ChatPoster(Protocol):
+    platform: str  # matches ChannelRow.platform
+
+    async def post(
+        self,
+        channel: str,
+        alert: Alert,
+        *,
+        thread: PostedMessage | None,
+        idempotency_key: str,
+    ) -> PostedMessage:
+        """Post one alert; `thread` is the first alert of the story for updates.
+
+        `idempotency_key` is stable per outbox row: posters pass it where the platform can dedupe
+        (Discord nonce + enforce_nonce, Slack message metadata) and use it to reconcile after a crash.
+        """
+        ...
+
+    async def find_posted(self, channel: str, idempotency_key: str) -> PostedMessage | None:
+        """After a crash in 'sending': the message already posted with this key, if the platform can tell."""
+        ...

@@ -1,0 +1,103 @@
+"""Engine and session factory for SQLite (default) and PostgreSQL, plus migrations at start.
+
+One async engine per process. SQLite runs in WAL mode with a busy timeout so the poller, the delivery
+worker and `/news` readers do not trip over each other's locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same in every Wirewatch process sharing one PostgreSQL.
+MIGRATION_LOCK_KEY = 0x5749524557415443  # "WIREWATC"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def async_url(url: str) -> str:
+    """The async driver URL for a DATABASE_URL as users write it."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_memory_sqlite(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for DATABASE_URL; in-memory SQLite keeps one shared connection."""
+    target = async_url(url)
+    if is_memory_sqlite(url):
+        kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+    elif make_url(target).get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(target, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade_on(connection: Connection, revision: str = "head") -> None:
+    if connection.dialect.name == "postgresql":
+        # Several workers may start together: one migrates, the others wait here and then find nothing to do.
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(_alembic_config(connection), revision)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    else:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply Alembic migrations on this engine (`bot.py db upgrade`, and every start)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_on, revision)
+
+
+@asynccontextmanager
+async def open_store(url: str, *, migrate: bool = True, **kwargs: Any) -> AsyncIterator[AsyncEngine]:
+    """Engine for the duration of a command: migrated, then disposed."""
+    engine = create_engine(url, **kwargs)
+    try:
+        if migrate:
+            await upgrade_database(engine)
+        yield engine
+    finally:
+        await engine.dispose()
