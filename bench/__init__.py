@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` prints ratios and medians measured side by side; it never fails."""

@@ -1,0 +1,1 @@
+"""Process wiring: ingest transaction, worker roles, lifecycle."""
