@@ -1,0 +1,137 @@
+"""The delivery sender draining the outbox into the Slack fake through the real Slack poster:
+a 429 storm loses nothing and keeps each channel's order, and an update lands in its story's thread."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from delivery.outbox import enqueue_alerts
+from delivery.sender import DeliverySender
+from handlers.slack_clients import SingleTokenClients, make_client
+from handlers.slack_poster import SlackPoster
+from handlers.views import ChannelRef
+from storage import channels_repo
+from storage.db import session_factory
+from storage.models import StoryRow
+from stories.model import Entry, FigureChange, KeyFigure, StoryCluster, StoryEvent, StoryEventKind
+from tests.fakes.slack_api import FakeSlack
+
+BEAT = "venezuela-colombia-border"
+STORIES = 6
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack(message_interval=0.0)
+    slack.add_channel("C1", "border-desk")
+    slack.add_channel("C2", "politics-desk")
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+async def queue_stories(engine: AsyncEngine, now: datetime) -> list[int]:
+    """Stories stored and their alerts queued, as ingest would have done."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        for channel in ("C1", "C2"):
+            row = await channels_repo.ensure_channel(session, ChannelRef("slack", channel, "T1"), now)
+            await channels_repo.subscribe(session, row.id, BEAT, "test", now)
+        events: list[StoryEvent] = []
+        ids: list[int] = []
+        for n in range(STORIES):
+            story = StoryRow(
+                title=f"Border story number {n}",
+                link=f"https://news.example/{n}",
+                source="Example Wire",
+                summary="",
+                language="en",
+                relevant=True,
+                topics=[BEAT],
+                matched=["frontera"],
+                figures=[],
+                revision=1,
+                source_count=1,
+                first_seen_at=now,
+                published_at=now,
+                updated_at=now,
+            )
+            session.add(story)
+            await session.flush()
+            ids.append(story.id)
+            cluster = StoryCluster(
+                story_id=story.id,
+                title=story.title,
+                link=story.link,
+                source=story.source,
+                summary="",
+                language="en",
+                topics=(BEAT,),
+                matched=("frontera",),
+                figures=(),
+                first_seen=now,
+                published=now,
+            )
+            entry = Entry(entry_id=f"e{n}", feed_name="wire", title=story.title, published=now)
+            events.append(StoryEvent(kind=StoryEventKind.NEW, entry=entry, story=cluster))
+        await enqueue_alerts(session, events, now, max_age=timedelta(hours=6))
+    return ids
+
+
+async def test_a_429_storm_loses_nothing_and_keeps_channel_order(
+    fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    now = datetime.now(UTC)
+    story_ids = await queue_stories(engine, now)
+    for _ in range(9):
+        fake.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    client = make_client("xoxb-test", fake.base_url, rate_limit_retries=0, server_error_retries=0)
+    poster = SlackPoster(SingleTokenClients(client))
+    sender = DeliverySender(
+        session_factory(engine), {"slack": poster}, worker_id="w1", channel_interval=0.0, idle_seconds=0.01
+    )
+    await sender.drain()
+
+    assert len([c for c in fake.calls_to("chat.postMessage") if c.status == 429]) == 9
+    for channel in ("C1", "C2"):
+        posted = [m["metadata"]["event_payload"]["story_id"] for m in fake.top_level(channel)]
+        assert posted == story_ids, channel
+
+    # A later update of the first story goes into the thread of that story's alert in each channel.
+    first = story_ids[0]
+    async with session_factory(engine)() as session, session.begin():
+        row = await session.get(StoryRow, first)
+        assert row is not None
+        row.revision = 2
+        change = FigureChange(
+            "deserters", KeyFigure(326.0, "326", "deserters"), KeyFigure(411.0, "411", "deserters")
+        )
+        cluster = StoryCluster(
+            story_id=first,
+            title=row.title,
+            link=row.link,
+            source=row.source,
+            summary="",
+            language="en",
+            topics=(BEAT,),
+            matched=(),
+            figures=(),
+            first_seen=now,
+            published=now,
+            revision=2,
+        )
+        entry = Entry(entry_id="e-update", feed_name="other", title=row.title, published=now)
+        event = StoryEvent(kind=StoryEventKind.UPDATE, entry=entry, story=cluster, changes=(change,))
+        await enqueue_alerts(session, [event], now, max_age=timedelta(hours=6))
+    await sender.drain()
+    for channel in ("C1", "C2"):
+        parent = fake.top_level(channel)[0]
+        [reply] = fake.replies(channel, parent["ts"])
+        assert "326 → 411" in reply["text"]
+        assert len(fake.top_level(channel)) == STORIES

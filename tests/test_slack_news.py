@@ -1,0 +1,127 @@
+"""The Slack app with the real command layer (`handlers/news.NewsService`) and the real topic catalogue:
+signed requests in, mutes and subscriptions in the database, rendered answers out.
+
+SQLite only: the command layer's own tests cover both engines, and the OAuth and delivery tests here run
+the Slack side on PostgreSQL too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from config.settings import DEFAULT_TOPICS_FILE, load_settings
+from handlers.news import NewsService
+from handlers.slack import SlackRuntime, build_slack_runtime
+from handlers.slack_blocks import ACTION_MUTE_TOPIC
+from storage.db import session_factory
+from storage.models import ChannelRow, MuteRow
+from stories.topics import load_topics
+from tests.fakes.slack_api import FakeSlack, block_actions_body, signed_headers, slash_command_body
+
+SECRET = "real-service-secret"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack(message_interval=0.0)
+    slack.add_channel("C1", "border-desk")
+    slack.add_user("U1", "reporter")
+    slack.add_user("UADMIN", "admin", is_admin=True)
+    await slack.start()
+    try:
+        yield slack
+    finally:
+        await slack.stop()
+
+
+@pytest.fixture
+async def runtime(fake: FakeSlack, sqlite_engine: AsyncEngine) -> AsyncIterator[SlackRuntime]:
+    config = load_settings(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_BASE_URL=fake.base_url,
+        SLACK_HTTP_PORT=0,
+        SLACK_ALERT_CHANNEL="C1",
+    )
+    sessions = session_factory(sqlite_engine)
+    news = NewsService(sessions, load_topics(DEFAULT_TOPICS_FILE))
+    running = build_slack_runtime(config, news, sessions, http_host="127.0.0.1")
+    await running.start_listening()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def post(runtime: SlackRuntime, body: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"http://127.0.0.1:{runtime.http_port}/slack/events",
+            data=body,
+            headers=signed_headers(SECRET, body),
+        ) as response,
+    ):
+        assert response.status == 200
+        text = await response.text()
+    return json.loads(text) if text else {}
+
+
+async def command(runtime: SlackRuntime, fake: FakeSlack, text: str, user: str = "U1") -> dict[str, Any]:
+    return await post(runtime, slash_command_body(text, response_url=fake.response_url(), user_id=user))
+
+
+async def test_topics_shows_the_alert_channel_subscribed_to_the_beat(
+    runtime: SlackRuntime, fake: FakeSlack
+) -> None:
+    answer = await command(runtime, fake, "topics")
+    assert answer["response_type"] == "ephemeral"
+    assert "venezuela-colombia-border" in json.dumps(answer["blocks"])
+
+
+async def test_reporters_are_refused_editor_commands_by_the_command_layer(
+    runtime: SlackRuntime, fake: FakeSlack, sqlite_engine: AsyncEngine
+) -> None:
+    answer = await command(runtime, fake, "mute migration-refugees for 2h")
+    assert answer["response_type"] == "ephemeral" and "editor" in json.dumps(answer).lower()
+    async with session_factory(sqlite_engine)() as session:
+        assert (await session.execute(select(MuteRow))).first() is None
+
+
+async def test_admin_mutes_a_topic_with_the_alert_button(
+    runtime: SlackRuntime, fake: FakeSlack, sqlite_engine: AsyncEngine
+) -> None:
+    await post(
+        runtime,
+        block_actions_body(
+            ACTION_MUTE_TOPIC, "migration-refugees", response_url=fake.response_url(), user_id="UADMIN"
+        ),
+    )
+    for _ in range(500):
+        if fake.responses:
+            break
+        await asyncio.sleep(0.01)
+    [answer] = fake.responses
+    assert answer["response_type"] == "ephemeral" and not answer.get("replace_original")
+    async with session_factory(sqlite_engine)() as session:
+        rows = (
+            await session.execute(
+                select(ChannelRow.external_id, MuteRow.topic, MuteRow.muted_by).join(
+                    MuteRow, MuteRow.channel_id == ChannelRow.id
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [("C1", "migration-refugees", "UADMIN")]
+
+
+async def test_help_is_answered_inside_the_ack(runtime: SlackRuntime, fake: FakeSlack) -> None:
+    answer = await command(runtime, fake, "help")
+    assert answer["blocks"][0]["type"] == "header"
+    assert fake.responses == []
