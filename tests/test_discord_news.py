@@ -1,0 +1,167 @@
+"""The real command layer (`handlers.news.NewsService`) behind Discord: every subcommand arrives over the
+fake gateway, is answered from a SQLite store, and changes what it should (mutes, subscriptions)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from config.settings import DEFAULT_TOPICS_FILE, load_settings
+from handlers.discord_bot import build_discord_runtime
+from handlers.news import NewsService
+from handlers.views import Caller, ChannelRef, NewsReply
+from storage import channels_repo
+from storage.db import session_factory
+from storage.models import EntryRow, FeedRow, StoryRow
+from stories.topics import TopicCatalog, load_topics
+from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, FakeDiscordAPI
+from tests.fakes.discord_gateway import FakeDiscordGateway
+from tests.test_discord_gateway import EDITOR_ROLE, GUILD, World, callback_of
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+CHANNEL = ChannelRef("discord", str(GUILD.channel_id), team_id=str(GUILD.id))
+
+
+@pytest.fixture(scope="module")
+def catalog() -> TopicCatalog:
+    return load_topics(DEFAULT_TOPICS_FILE)
+
+
+class RecordingNews:
+    """The real service, with each line and reply kept for the assertions."""
+
+    def __init__(self, service: NewsService) -> None:
+        self.service = service
+        self.replies: list[tuple[str, NewsReply]] = []
+
+    async def handle(self, text: str, caller: Caller, channel: ChannelRef) -> NewsReply:
+        reply = await self.service.handle(text, caller, channel)
+        self.replies.append((text, reply))
+        return reply
+
+
+async def seed_story(engine: AsyncEngine) -> int:
+    async with session_factory(engine)() as session, session.begin():
+        feed = FeedRow(name="Reuters LatAm", url="http://127.0.0.1/feed", language="en", created_at=NOW)
+        session.add(feed)
+        await session.flush()
+        story = StoryRow(
+            title="Venezuelan deserters cross into Cúcuta",
+            link="https://example.org/deserters",
+            source=feed.name,
+            summary="More than 300 soldiers have crossed the border bridges.",
+            language="en",
+            relevant=True,
+            topics=["venezuela-colombia-border", "military-deserters"],
+            matched=["deserters", "Cúcuta"],
+            figures=[{"value": 326.0, "text": "326", "what": "deserters", "unit": None, "score": 1.0}],
+            first_seen_at=NOW - timedelta(hours=2),
+            published_at=NOW - timedelta(hours=2),
+            updated_at=NOW - timedelta(hours=2),
+        )
+        session.add(story)
+        await session.flush()
+        session.add(
+            EntryRow(
+                feed_id=feed.id,
+                entry_key="deserters-1",
+                link=story.link,
+                title=story.title,
+                summary=story.summary,
+                first_seen_at=story.first_seen_at,
+                published_at=story.published_at,
+                language="en",
+                story_id=story.id,
+                relevant=True,
+                topics=story.topics,
+                matched=story.matched,
+                figures=story.figures,
+            )
+        )
+        return story.id
+
+
+@pytest.fixture
+async def newsroom(engine: AsyncEngine, catalog: TopicCatalog) -> AsyncIterator[World]:
+    """On SQLite, and on PostgreSQL when WIREWATCH_TEST_POSTGRES_URL is set."""
+    async with FakeDiscordAPI() as api, FakeDiscordGateway(api, [GUILD]) as gateway:
+        api.add_channel(GUILD.channel_id, guild_id=GUILD.id)
+        settings = load_settings(
+            DISCORD_TOKEN=BOT_TOKEN,
+            DISCORD_API_BASE_URL=api.base_url,
+            DISCORD_GUILD_ID=GUILD.id,
+            DISCORD_EDITOR_ROLE=EDITOR_ROLE,
+        )
+        sessions = session_factory(engine)
+        news = RecordingNews(NewsService(sessions, catalog))
+        runtime = build_discord_runtime(settings, news, sessions)  # topics come from the service's catalog
+        # Answers here must not be deferred however loaded the machine is; one test lowers it on purpose.
+        runtime.commands.defer_after = 30.0
+        await runtime.start_listening()
+        await asyncio.wait_for(gateway.identified.wait(), timeout=10)
+        try:
+            yield World(api, gateway, runtime, news, engine)  # type: ignore[arg-type]
+        finally:
+            await runtime.stop()
+
+
+async def test_every_subcommand_is_answered_by_the_command_layer(newsroom: World) -> None:
+    story_id = await seed_story(newsroom.engine)
+    commands = [
+        ("search", {"query": "deserters"}, "search"),
+        ("latest", {"count": 3}, "latest"),
+        ("story", {"number": story_id}, "story"),
+        ("figures", {"query": "deserters"}, "figures"),
+        ("digest", {"period": "24h"}, "digest"),
+        ("topics", {}, "topics"),
+        ("feeds", {}, "feeds"),
+        ("help", {}, "help"),
+        ("subscribe", {"topic": "migration-refugees"}, "subscribe"),
+        ("mute", {"topic": "military-deserters", "duration": "2h"}, "mute"),
+        ("unmute", {"topic": "military-deserters"}, "unmute"),
+        ("unsubscribe", {"topic": "migration-refugees"}, "unsubscribe"),
+    ]
+    recorder: RecordingNews = newsroom.news  # type: ignore[assignment]
+    for subcommand, options, kind in commands:
+        payload = newsroom.gateway.command_interaction(
+            GUILD, "news", subcommand, options, role_ids=(GUILD.editor_role_id,)
+        )
+        interaction = await callback_of(newsroom, payload)
+        _line, reply = recorder.replies[-1]
+        assert reply.kind == kind, (subcommand, reply.title, reply.text)
+        data = interaction.callbacks[0]["data"]
+        assert bool(data.get("flags", 0) & EPHEMERAL_FLAG) == reply.ephemeral, subcommand
+        assert data["embeds"][0]["title"] == reply.title
+    search = next(reply for line, reply in recorder.replies if line.startswith("search"))
+    assert [s.story_id for s in search.stories] == [story_id]
+
+
+async def test_mute_from_discord_mutes_the_channel_until_the_given_time(newsroom: World) -> None:
+    payload = newsroom.gateway.command_interaction(
+        GUILD,
+        "news",
+        "mute",
+        {"topic": "humanitarian-aid", "duration": "2h"},
+        role_ids=(GUILD.editor_role_id,),
+    )
+    await callback_of(newsroom, payload)
+    async with session_factory(newsroom.engine)() as session:
+        channel = await channels_repo.ensure_channel(session, CHANNEL, NOW)
+        [mute] = await channels_repo.active_mutes(session, channel.id, datetime.now(UTC))
+    assert mute.topic == "humanitarian-aid"
+    assert mute.until is not None
+    assert timedelta(hours=1, minutes=59) < mute.until - datetime.now(UTC) <= timedelta(hours=2)
+
+
+async def test_unknown_topic_gets_the_did_you_mean_reply(newsroom: World) -> None:
+    payload = newsroom.gateway.command_interaction(
+        GUILD, "news", "subscribe", {"topic": "venezuala"}, role_ids=(GUILD.editor_role_id,)
+    )
+    interaction = await callback_of(newsroom, payload)
+    embed = interaction.callbacks[0]["data"]["embeds"][0]
+    assert "venezuela-colombia-border" in embed["description"]
+    assert interaction.callbacks[0]["data"]["flags"] & EPHEMERAL_FLAG
