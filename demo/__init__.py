@@ -1,0 +1,1 @@
+"""`make demo`: bundled sample feeds replayed over loopback HTTP through the real bot."""
