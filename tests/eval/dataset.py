@@ -1,0 +1,147 @@
+"""The labelled set of `tests/eval/data/*.toml`: loading, copies, and rendering as RSS feeds.
+
+Entries are stored readably as TOML; at eval time they become one RSS 2.0 file per (wave, outlet), replayed
+wave by wave so originals are seen before their copies, translations and updates.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+NOT_ENTRIES = {"feeds.toml", "leo2166_judged.toml"}  # data files that hold no labelled entries
+BASE_TIME = datetime(2026, 2, 26, 8, 0, tzinfo=UTC)
+WAVE_GAP = timedelta(hours=3)  # replay waves are this far apart in published time
+
+
+@dataclass(frozen=True, slots=True)
+class GoldFigure:
+    value: float
+    text: str
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvalEntry:
+    id: str
+    feed: str
+    language: str
+    wave: int
+    story: str
+    relevant: bool
+    kind: str
+    title: str
+    summary: str
+    figures: tuple[GoldFigure, ...]
+    published: datetime
+
+    @property
+    def guid(self) -> str:
+        return f"urn:wirewatch-eval:{self.id}"
+
+    @property
+    def link(self) -> str:
+        return f"https://{self.feed}.example.org/news/{self.id}"
+
+
+def load_dataset(data_dir: Path = DATA_DIR) -> list[EvalEntry]:
+    feeds = tomllib.loads((data_dir / "feeds.toml").read_text(encoding="utf-8"))["feeds"]
+    raw: list[dict[str, object]] = []
+    for path in sorted(data_dir.glob("*.toml")):
+        if path.name not in NOT_ENTRIES:
+            raw.extend(tomllib.loads(path.read_text(encoding="utf-8")).get("entries", []))
+    by_id: dict[str, dict[str, object]] = {}
+    for item in raw:
+        entry_id = str(item["id"])
+        if entry_id in by_id:
+            raise ValueError(f"eval entry id {entry_id!r} is used twice")
+        by_id[entry_id] = item
+    entries = [_build(item, by_id, feeds, number) for number, item in enumerate(raw)]
+    return entries
+
+
+def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: dict[str, dict[str, str]],
+           number: int) -> EvalEntry:  # fmt: skip
+    original = by_id[str(item["copy_of"])] if "copy_of" in item else {}
+    merged = {**original, **{key: value for key, value in item.items() if key != "copy_of"}}
+    feed = str(merged["feed"])
+    wave = int(merged.get("wave", 1))  # type: ignore[call-overload]
+    published = merged.get("published")
+    when = (
+        datetime.fromisoformat(str(published)).astimezone(UTC)
+        if published
+        else BASE_TIME + WAVE_GAP * (wave - 1) + timedelta(minutes=3 * number)
+    )
+    entry = EvalEntry(
+        id=str(merged["id"]),
+        feed=feed,
+        language=feeds[feed]["language"],
+        wave=wave,
+        story=str(merged.get("story", merged["id"])),
+        relevant=bool(merged.get("relevant", False)),
+        kind=str(merged.get("kind", "")),
+        title=str(merged["title"]),
+        summary=str(merged.get("summary", "")).strip(),
+        figures=tuple(
+            GoldFigure(float(fig["value"]), str(fig["text"]), str(fig["what"]))
+            for fig in merged.get("figures", [])  # type: ignore[attr-defined]
+        ),
+        published=when,
+    )
+    if item.get("transform") == "curly":
+        entry = replace(entry, title=curly(entry.title), summary=curly(entry.summary))
+    if item.get("credit"):
+        entry = replace(entry, summary=f"{entry.summary}\n\n{item['credit']}")
+    return entry
+
+
+def curly(text: str) -> str:
+    """Typographic quotes and apostrophes, as a second scrape of the same page carries them."""
+    text = re.sub(r"(\w)'(\w)", "\\1\u2019\\2", text)
+    text = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", text)
+    return re.sub(r"'([^']*)'", "\u2018\\1\u2019", text)
+
+
+def render_feeds(entries: list[EvalEntry], out_dir: Path) -> list[Path]:
+    """One RSS 2.0 file per (wave, outlet), returned in replay order (wave, then outlet)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple[int, str], list[EvalEntry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.wave, entry.feed), []).append(entry)
+    paths: list[Path] = []
+    for (wave, feed), items in sorted(groups.items()):
+        path = out_dir / f"wave{wave}-{feed}.xml"
+        path.write_text(_rss(feed, items), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _rss(feed: str, items: list[EvalEntry]) -> str:
+    rendered = "".join(
+        f"""
+    <item>
+      <title>{escape(entry.title)}</title>
+      <link>{escape(entry.link)}</link>
+      <guid isPermaLink="false">{escape(entry.guid)}</guid>
+      <pubDate>{format_datetime(entry.published, usegmt=True)}</pubDate>
+      <description>{escape(entry.summary)}</description>
+    </item>"""
+        for entry in sorted(items, key=lambda item: item.published)
+    )
+    language = items[0].language
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0">
+  <channel>
+    <title>{escape(feed)} (Wirewatch eval)</title>
+    <link>https://{escape(feed)}.example.org/</link>
+    <description>Labelled eval feed</description>
+    <language>{language}</language>{rendered}
+  </channel>
+</rss>
+"""

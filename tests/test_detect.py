@@ -1,0 +1,263 @@
+"""Beat detection: English and Spanish positives, every hard-negative class, traps, explanations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import DEFAULT_TOPICS_FILE
+from stories.detect import MIN_CHARS_FOR_LANGUAGE, detect
+from stories.model import Entry
+from stories.topics import TopicCatalog, load_topics
+
+BEAT = "venezuela-colombia-border"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> TopicCatalog:
+    return load_topics(DEFAULT_TOPICS_FILE)
+
+
+def entry(title: str, summary: str = "", language: str | None = None) -> Entry:
+    return Entry(entry_id="t", feed_name="test", title=title, summary=summary, language=language)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "Colombia says 326 Venezuelan army deserters since Saturday",
+            "326 members of Venezuela's armed forces have deserted and crossed the border into Colombia.",
+        ),
+        ("Migración Colombia destaca normalidad del flujo migratorio en la frontera con Venezuela", ""),
+        (
+            "Camiones cruzan el puente Simón Bolívar tras la reapertura",
+            "El paso de carga se reanudó el lunes.",
+        ),
+        ("Trucks line up at Paraguachon", "Drivers waited for hours to be checked by customs."),
+        ("Decomisan gasolina de contrabando en Táchira", "Iba a ser llevada por trochas a Colombia."),
+        ("Desplazados del Catatumbo llegan a Venezuela", "Huyen de los combates entre grupos armados."),
+        (
+            "Colombia says ELN commanders shelter in Venezuela",
+            "The minister urged Caracas to act against the guerrilla.",
+        ),
+    ],
+)
+def test_on_beat_in_english_and_spanish(catalog: TopicCatalog, title: str, summary: str) -> None:
+    result = detect(entry(title, summary), catalog)
+    assert result.relevant, result
+    assert result.topics[0] == BEAT
+    assert result.matched and not result.excluded_by
+
+
+@pytest.mark.parametrize(
+    ("kind", "title", "summary"),
+    [
+        (
+            "venezuela oil",
+            "Venezuela's oil exports climb as Chevron ships more crude",
+            "PDVSA also sent cargoes to India.",
+        ),
+        (
+            "venezuela elections",
+            "Venezuela sets date for regional elections",
+            "The opposition has not decided.",
+        ),
+        (
+            "essequibo",
+            "Venezuela deploys troops near Guyana border as Essequibo dispute flares",
+            "Brazil and Colombia called for calm.",
+        ),
+        (
+            "brazil border",
+            "Venezuelan migrants crowd Brazil border town of Pacaraima",
+            "Many said they had first tried to settle in Colombia.",
+        ),
+        (
+            "colombia only",
+            "Colombian army kills 7 dissidents in Cauca bombing",
+            "The FARC dissidents attacked police.",
+        ),
+        ("us-mexico", "Border Patrol sees fewer Venezuelan and Colombian migrants at US-Mexico border", ""),
+        (
+            "darien",
+            "Venezuelans cross the Darien Gap from Colombia",
+            "Panamanian authorities counted fewer migrants.",
+        ),
+        (
+            "football",
+            "Colombia beat Venezuela 2-1 in World Cup qualifier",
+            "Luis Diaz scored twice; Venezuela's goalkeeper crossed the ball late on.",
+        ),
+        (
+            "business",
+            "Latin American stocks rise as Colombia peso gains",
+            "Shares rose. Investors bought Venezuela's bonds. Funds saw inflows. Cross-border flows grew.",
+        ),
+        ("both, no border", "Colombia and Venezuela restore diplomatic ties", "Ministers met in Caracas."),
+    ],
+)
+def test_hard_negatives_stay_out(catalog: TopicCatalog, kind: str, title: str, summary: str) -> None:
+    result = detect(entry(title, summary), catalog)
+    assert not result.relevant, (kind, result)
+    assert result.topics == ()
+
+
+def test_both_countries_paragraphs_apart_do_not_make_a_border_story(catalog: TopicCatalog) -> None:
+    filler = " ".join(f"Sentence number {n} talks about something else." for n in range(5))
+    far = entry(
+        "Regional round-up", f"Colombia's peso rose. {filler} Venezuela's border with Guyana was calm."
+    )
+    near = entry("Regional round-up", "Colombia's peso rose. Venezuela's border with Colombia was calm.")
+    assert not detect(far, catalog).relevant
+    assert detect(near, catalog).relevant
+
+
+def test_title_counts_with_any_sentence_of_the_body(catalog: TopicCatalog) -> None:
+    filler = " ".join(f"Sentence number {n} talks about something else." for n in range(5))
+    result = detect(entry("Venezuelan deserters keep arriving", f"{filler} Most reached Colombia."), catalog)
+    assert result.relevant
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Incendios en la Araucanía obligan a evacuar a 2.000 personas en Colombia",  # not Arauca
+        "Una migrante hondureña cruza la frontera con Colombia",  # not Ureña
+        "Colombo port draws Indian investment near the border",  # not colombo-venezolana
+        "Estadio Atanasio Girardot recibe a venezolanos",  # a stadium, not the bridge
+    ],
+)
+def test_substring_and_name_traps(catalog: TopicCatalog, title: str) -> None:
+    result = detect(entry(title), catalog)
+    assert not result.relevant, result
+
+
+def test_accents_and_case_do_not_matter(catalog: TopicCatalog) -> None:
+    for place in ("Ureña", "UREÑA", "urena", "Urena"):
+        result = detect(entry(f"Cierran comercios en {place}"), catalog)
+        assert result.relevant and "Ureña" in result.matched
+
+
+def test_explains_with_the_terms_as_written_in_the_rules(catalog: TopicCatalog) -> None:
+    result = detect(entry("Venezolanos cruzan la FRONTERA hacia Cúcuta"), catalog)
+    assert result.relevant
+    assert {"venezolan*", "frontera", "Cúcuta"} <= set(result.matched)
+
+
+def test_exclusion_is_reported(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "Venezuelan migrants cross Colombia toward the Darien Gap",
+            "Border officials in Necocli counted them.",
+        ),
+        catalog,
+    )
+    assert not result.relevant
+    assert any(reason.startswith("the Darién") for reason in result.excluded_by)
+    assert result.matched  # the evidence that would have fired is still shown
+
+
+def test_exclusion_yields_to_a_place_on_the_border(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "Fans cross the Simón Bolívar bridge for the Vinotinto match",
+            "The goalkeeper and striker travelled too.",
+        ),
+        catalog,
+    )
+    assert result.relevant
+
+
+def test_subtopics_only_when_on_the_beat(catalog: TopicCatalog) -> None:
+    on = detect(entry("Venezuelan soldiers desert and cross into Colombia at the border"), catalog)
+    assert on.topics[0] == BEAT and "military-deserters" in on.topics
+    off = detect(entry("Venezuelan soldiers parade in Caracas"), catalog)
+    assert off.topics == ()
+
+
+def test_language_selects_terms(catalog: TopicCatalog) -> None:
+    # "border" is an English term: in a Spanish entry it is not evidence...
+    text = (
+        "Venezuela and Colombia: a long report on what happens at the border, with many more details to come."
+    )
+    assert len(text) >= MIN_CHARS_FOR_LANGUAGE
+    assert detect(entry(text, language="en"), catalog).relevant
+    assert not detect(entry(text, language="es"), catalog).relevant
+
+
+def test_short_headline_uses_every_term(catalog: TopicCatalog) -> None:
+    # ...but a bare headline is too short to trust its language guess.
+    headline = "Venezuelan refugees in Colombia face xenophobia"
+    assert len(headline) < MIN_CHARS_FOR_LANGUAGE
+    assert detect(entry(headline, language="es"), catalog).relevant
+
+
+def test_rules_come_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        """
+[beat]
+name = "ruritania"
+[beat.groups.place]
+any = ["Strelsau"]
+[beat.groups.flood]
+en = ["flood*"]
+[[beat.rules]]
+name = "floods in the capital"
+all = ["place", "flood"]
+[[beat.exclude]]
+name = "sport"
+terms = ["football"]
+""",
+        encoding="utf-8",
+    )
+    catalog = load_topics(path)
+    assert detect(entry("Flooding in Strelsau", language="en"), catalog).relevant
+    assert not detect(entry("Strelsau prepares", language="en"), catalog).relevant
+    vetoed = detect(entry("Floods hit Strelsau football ground", language="en"), catalog)
+    assert not vetoed.relevant and vetoed.excluded_by == ("sport: football",)
+
+
+def test_subtopic_needs_the_lead_or_several_terms(catalog: TopicCatalog) -> None:
+    filler = " ".join(f"Sentence number {n} says something else." for n in range(4))
+    lead = "Venezuelan soldiers crossed the border into Colombia on Monday."
+    once_late = detect(entry("Soldiers cross into Colombia", f"{lead} {filler} Some asked for aid."), catalog)
+    assert once_late.relevant and "humanitarian-aid" not in once_late.topics
+    in_title = detect(entry("Aid for soldiers who crossed into Colombia", f"{lead} {filler}"), catalog)
+    assert "humanitarian-aid" in in_title.topics
+    several = detect(
+        entry("Soldiers cross into Colombia", f"{lead} {filler} Food and medicine ran out."), catalog
+    )
+    assert "humanitarian-aid" in several.topics
+
+
+@pytest.mark.parametrize(
+    ("why", "title", "summary"),
+    [
+        ("a crossing verb in a border town is not the border",
+         "Motociclista muere al cruzar la avenida en Cúcuta",
+         "El accidente ocurrió en el cruce de la avenida Libertadores con la calle 10."),
+        ("Colombia only on the way to a third country", "Venezuelan migrants in Peru protest new visa rules",
+         "Many crossed Colombia and Ecuador to reach Lima."),
+        ("a sports transfer", "Venezuelan baseball star signs with Colombian league team",
+         "The shortstop crossed over from the Venezuelan league."),
+        ("the US border, not ours", "Venezuelan and Colombian migrants stranded in Mexico",
+         "They hope to cross the border into the United States."),
+    ],
+)  # fmt: skip
+def test_general_traps_stay_out(catalog: TopicCatalog, why: str, title: str, summary: str) -> None:
+    result = detect(entry(title, summary), catalog)
+    assert not result.relevant, (why, result)
+
+
+def test_spanish_el_paso_is_not_the_texas_city(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "Venezuela anuncia la reapertura total de la frontera con Colombia",
+            "La medida permitirá el paso de vehículos particulares por los puentes del Táchira.",
+        ),
+        catalog,
+    )
+    assert result.relevant and not result.excluded_by

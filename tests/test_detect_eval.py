@@ -1,0 +1,56 @@
+"""`make eval` as a regression gate: the labelled set must stay at its targets.
+
+Detection alone runs in every test run; the whole pipeline through `bot.py scan` is the slow test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import DEFAULT_TOPICS_FILE
+from stories.topics import load_topics
+from tests.eval.dataset import load_dataset
+from tests.eval.metrics import FoundFigure, detection_score, figure_score, grouping_score, score_decisions
+from tests.eval.run import TARGETS, run_scan
+
+
+def test_labelled_set_meets_its_own_requirements() -> None:
+    items = load_dataset()
+    assert len(items) >= 150
+    assert sum(item.language == "es" for item in items) * 3 >= len(items)
+    stories = [item.story for item in items]
+    assert sum(1 for story in set(stories) if stories.count(story) > 1) >= 20
+    kinds = {item.kind for item in items}
+    assert {"curly-copy", "republication", "translation", "update"} <= kinds
+    assert {"venezuela-oil", "essequibo", "brazil-border", "us-mexico-border", "darien", "football",
+            "business", "colombia-only"} <= kinds  # fmt: skip
+    assert all(item.figures for item in items if item.relevant)
+
+
+def test_detection_meets_targets_on_the_labelled_set() -> None:
+    score = detection_score(load_dataset(), load_topics(DEFAULT_TOPICS_FILE))
+    assert score.precision >= TARGETS["detection precision"], score.false_alarms
+    assert score.recall >= TARGETS["detection recall"], score.misses
+
+
+@pytest.mark.slow
+def test_whole_pipeline_meets_targets_on_the_labelled_set() -> None:
+    """The labelled set as RSS through `bot.py scan --json`: detection, grouping and figures at target."""
+    items = load_dataset()
+    rows = run_scan(items)
+    assert rows is not None, "bot.py scan --json failed on the rendered eval feeds"
+    assert len(rows) == len(items)
+    detection = score_decisions(items, {key: bool(row["relevant"]) for key, row in rows.items()})
+    grouping = grouping_score(items, {key: row["story_id"] for key, row in rows.items()})
+    figures = figure_score(
+        items,
+        {
+            key: [FoundFigure(float(f["value"]), str(f["text"])) for f in row["figures"]]
+            for key, row in rows.items()
+        },
+    )
+    assert detection.precision >= TARGETS["detection precision"], detection.false_alarms
+    assert detection.recall >= TARGETS["detection recall"], detection.misses
+    assert grouping.f1 >= TARGETS["grouping F1"], (grouping.misses, grouping.false_alarms)
+    assert figures.precision >= TARGETS["figures precision"], figures.false_alarms
+    assert figures.recall >= TARGETS["figures recall"], figures.misses
