@@ -1,10 +1,80 @@
-"""`bot.py ask "/news ..."`: one command against the store (placeholder until the command layer lands)."""
+"""`bot.py ask "/news ..."`: answer one command line against the store in DATABASE_URL, print it, exit.
+
+For scripts, cron digests and checking an archive built by `bot.py scan --db`. A reply that only explains
+how to fix the command ("did you mean …") still exits 0; only a real failure (no database, a crash)
+exits non-zero.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import enum
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
 import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from config.settings import load_settings
+from handlers.news import NewsService
+from handlers.render_text import render_reply
+from handlers.views import Caller, ChannelRef, NewsReply
+from storage.db import open_store, session_factory
+from stories.topics import load_topics
 
 
-def ask(line: str = typer.Argument(..., help='A command line such as "/news venezuela"')) -> None:
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def reply_as_json(reply: NewsReply) -> str:
+    return json.dumps(_jsonable(dataclasses.asdict(reply)), ensure_ascii=False, indent=2)
+
+
+async def _answer(line: str, *, editor: bool, channel: str | None) -> NewsReply:
+    settings = load_settings()
+    catalog = load_topics(settings.topics_file)
+    async with open_store(settings.database_url) as engine:
+        service = NewsService(session_factory(engine), catalog)
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "shell"
+        caller = Caller(user_id=f"shell:{user}", is_editor=editor, display_name=user)
+        where = ChannelRef(platform="console", external_id=channel or settings.console_channel)
+        return await service.handle(line, caller, where)
+
+
+def ask(
+    line: str = typer.Argument(..., help='A command line such as "/news venezuela since:7d"'),
+    editor: bool = typer.Option(False, "--editor", help="Act as an editor (mute, subscribe…)"),
+    channel: str | None = typer.Option(
+        None, "--channel", help="Console channel id (default CONSOLE_CHANNEL)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the reply's view model as JSON"),
+) -> None:
     """Answer one /news command line and exit."""
-    raise typer.Exit(code=1)
+    try:
+        reply = asyncio.run(_answer(line, editor=editor, channel=channel))
+    except (SQLAlchemyError, OSError) as error:
+        # One line, not a trace: the usual cause is a wrong DATABASE_URL or a server that is down.
+        print(f"ask: cannot use the database in DATABASE_URL: {error}", file=sys.stderr)
+        raise typer.Exit(code=1) from None
+    if as_json:
+        print(reply_as_json(reply))
+    else:
+        sys.stdout.write(render_reply(reply, color=sys.stdout.isatty()))
+    if reply.kind == "internal_error":
+        raise typer.Exit(code=1)

@@ -1,0 +1,191 @@
+"""The console adapter end to end: lines typed on its input, rendered text on its output; alerts printed."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from config.settings import load_settings
+from handlers.console import ConsoleRuntime, build_console_runtime
+from handlers.news import NewsService
+from handlers.render_text import render_reply
+from handlers.views import NewsReply, StoryLine
+from storage.db import session_factory
+from storage.models import ChannelRow, MuteRow, SubscriptionRow
+from stories.model import Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
+from tests.test_news_fixtures import BEAT, NOW, seed_newsroom, stand_in_catalog
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Console:
+    sessions: async_sessionmaker[AsyncSession]
+    news: NewsService
+    story_id: int
+
+    def runtime(
+        self, lines: list[str] | None = None, *, editor: bool = True, color: bool = False
+    ) -> ConsoleRuntime:
+        settings = load_settings(CONSOLE_CHANNEL="newsdesk")
+        return build_console_runtime(
+            settings,
+            self.news,
+            self.sessions,
+            input_stream=io.StringIO("".join(f"{line}\n" for line in lines or [])),
+            output_stream=io.StringIO(),
+            editor=editor,
+            color=color,
+        )
+
+
+@pytest.fixture
+async def console(sqlite_engine: AsyncEngine) -> AsyncIterator[Console]:
+    sessions = session_factory(sqlite_engine)
+    story_id = await seed_newsroom(sessions)
+    yield Console(sessions, NewsService(sessions, stand_in_catalog(), clock=lambda: NOW), story_id)
+
+
+async def _type(runtime: ConsoleRuntime) -> str:
+    """Start listening, wait for the end of input, return everything printed."""
+    await runtime.start_listening()
+    await runtime.input_closed.wait()
+    await runtime.stop()
+    output = runtime.output.stream
+    assert isinstance(output, io.StringIO)
+    return output.getvalue()
+
+
+def _assert_in_order(output: str, fragments: list[str]) -> None:
+    position = 0
+    for fragment in fragments:
+        found = output.find(fragment, position)
+        assert found >= 0, f"{fragment!r} not found after position {position}:\n{output[position:]}"
+        position = found + len(fragment)
+
+
+async def test_every_command_typed_on_stdin_is_answered_in_order(console: Console) -> None:
+    story = console.story_id
+    session_lines = [
+        ("/news help", ["Wirewatch /news commands", "/news mute <topic>"]),
+        (
+            "/news soldiers desert",
+            ["Search: soldiers desert", f"#{story} Venezuelan soldiers desert to Colombia"],
+        ),
+        ("/news latest migration 5", ["Latest: Migration", "Migrantes cruzan por las trochas de Cúcuta"]),
+        (f"/news story {story}", ["Sources (2)", "AFP español", "326 → 411", "Figure history"]),
+        ("/news figures deserters", ["Figures: deserters", "326", "411"]),
+        ("/news digest 7d", ["Digest: the last 7 days", "Migration (1)", "Military deserters (1)"]),
+        ("/news subscribe trade", ["This channel now gets alerts on `trade`"]),
+        ("/news mute migration for 2h", ["Muted `migration` in this channel for 2 h"]),
+        ("/news topics", ["Topics", "migration", "muted until 2026-11-20 14:00 UTC", "trade", "on"]),
+        ("/news unmute migration", ["The mute on `migration` has ended"]),
+        ("/news unsubscribe trade", ["no longer gets alerts on `trade`"]),
+        ("/news feeds", ["Feed health", "El Pitazo", "failing (3x)", "did not answer"]),
+        ('/news "unbalanced quote', ["No stories match"]),
+        ("/news mute venezuala", ["I couldn't answer that", "Did you mean `venezuela-colombia-border`?"]),
+        ("/news " + "x!" * 5000, ["Search:"]),
+    ]
+    output = await _type(console.runtime([line for line, _ in session_lines]))
+    _assert_in_order(output, [fragment for _, fragments in session_lines for fragment in fragments])
+    assert "Traceback" not in output
+
+
+async def test_listening_subscribes_the_console_channel_to_the_beat(console: Console) -> None:
+    await _type(console.runtime([]))
+    async with console.sessions() as session:
+        channel = (await session.execute(select(ChannelRow))).scalar_one()
+        topics = list((await session.execute(select(SubscriptionRow.topic))).scalars())
+    assert (channel.platform, channel.external_id) == ("console", "newsdesk")
+    assert topics == [BEAT]
+
+
+async def test_a_console_reporter_is_refused_editor_commands(console: Console) -> None:
+    output = await _type(console.runtime(["/news mute migration for 2h"], editor=False))
+    assert "Editors only" in output and "only editors can use `/news mute`" in output
+    async with console.sessions() as session:
+        assert (await session.execute(select(MuteRow))).first() is None
+
+
+def _cluster(title: str = "Venezuelan soldiers desert") -> StoryCluster:
+    return StoryCluster(
+        story_id=7,
+        title=title,
+        link="https://news.example/7",
+        source="Reuters",
+        summary="Hundreds crossed the border",
+        language="en",
+        topics=(BEAT,),
+        matched=(),
+        figures=(KeyFigure(326, "326", "deserters"),),
+        first_seen=NOW,
+        published=NOW,
+    )
+
+
+async def test_poster_numbers_alerts_and_threads_updates(console: Console) -> None:
+    runtime = console.runtime()
+    await runtime.start_posting()
+    first = await runtime.poster.post(
+        "newsdesk", Alert(AlertKind.NEW, _cluster()), thread=None, idempotency_key="a"
+    )
+    change = FigureChange("deserters", KeyFigure(326, "326", "deserters"), KeyFigure(411, "411", "deserters"))
+    update = await runtime.poster.post(
+        "newsdesk", Alert(AlertKind.UPDATE, _cluster(), changes=(change,)), thread=first, idempotency_key="b"
+    )
+    notice = await runtime.poster.post(
+        "newsdesk",
+        Alert(AlertKind.NOTICE, None, notice="The mute on `migration` has ended"),
+        thread=None,
+        idempotency_key="c",
+    )
+    output = runtime.output.stream.getvalue()  # type: ignore[attr-defined]
+    assert (first.message_id, update.message_id, update.thread_id, notice.message_id) == ("1", "2", "1", "3")
+    _assert_in_order(
+        output,
+        [
+            "[#1] NEW",
+            "Venezuelan soldiers desert",
+            "326 deserters",
+            "[#2 ↳ #1] UPDATE",
+            "deserters: 326 → 411",
+            "[#3] NOTICE",
+            "The mute on `migration` has ended",
+        ],
+    )
+
+
+async def test_poster_posts_once_per_idempotency_key(console: Console) -> None:
+    runtime = console.runtime()
+    alert = Alert(AlertKind.NEW, _cluster())
+    first = await runtime.poster.post("newsdesk", alert, thread=None, idempotency_key="outbox-1")
+    again = await runtime.poster.post("newsdesk", alert, thread=None, idempotency_key="outbox-1")
+    assert first == again
+    assert await runtime.poster.find_posted("newsdesk", "outbox-1") == first
+    assert await runtime.poster.find_posted("newsdesk", "outbox-2") is None
+    assert runtime.output.stream.getvalue().count("[#") == 1  # type: ignore[attr-defined]
+
+
+def test_rendering_is_coloured_only_when_asked_and_never_interprets_markup() -> None:
+    reply = NewsReply(
+        kind="search",
+        title="Search: [bold]x",
+        stories=(
+            StoryLine(
+                story_id=1, title="[red]Headline[/red] [link=x]", link=None, source="Wire", published=NOW
+            ),
+        ),
+        generated_at=NOW,
+    )
+    plain = render_reply(reply, color=False)
+    coloured = render_reply(reply, color=True)
+    assert not ANSI.search(plain)
+    assert ANSI.search(coloured)
+    assert "[red]Headline[/red] [link=x]" in plain and "Search: [bold]x" in plain
+    assert ANSI.sub("", coloured) == plain
