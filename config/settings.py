@@ -103,7 +103,9 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        # Single workspace (bot token) or multi-workspace OAuth installs; both need the signing secret.
+        installs = self.slack_client_id is not None and self.slack_client_secret is not None
+        return self.slack_signing_secret is not None and (self.slack_bot_token is not None or installs)
 
     @property
     def discord_enabled(self) -> bool:

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.outbox import enqueue_alerts
+from storage.models import FeedRow
 from stories.model import Entry, StoryEvent
 from stories.pipeline import StoryPipeline
-from storage.models import FeedRow
 
 
 class Ingestor:
