@@ -1,10 +1,233 @@
-"""`bot.py scan`: dry run of the story pipeline over feeds (placeholder until the pipeline lands)."""
+"""`bot.py scan`: a dry run of the story pipeline over feeds, for tuning topics before going live.
+
+Each FEED (a URL or a file path) is read in the order given into one store (in-memory SQLite unless --db),
+so duplicates are found across FEEDs. `--json` prints one object per new entry on stdout and nothing else:
+
+    {"feed", "id", "guid", "link", "title", "lang", "relevant", "topics", "matched", "story_id",
+     "duplicate_of", "update": null | {"of", "changes"}, "summary", "figures": [{"value", "text", "what"}]}
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
 import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config.settings import Settings, load_settings
+from errors import FeedError
+from feeds.fetch import FeedFetcher
+from feeds.parse import FeedContext, parse_document
+from storage.db import open_store, session_factory
+from storage.models import EntryRow, FeedRow
+from stories.model import Entry, StoryEvent, StoryEventKind
+from stories.pipeline import StoryPipeline
+from stories.summarize import summarize
+from stories.topics import load_topics
+
+MEMORY_DB = "sqlite:///:memory:"
+MAX_FEED_NAME = 200  # feeds.name
+TABLE_FIGURES = 4  # what an alert shows
 
 
-def scan(feeds: list[str] = typer.Argument(..., help="Feed URLs or file paths")) -> None:
-    """Run the story pipeline over FEEDs and print what Wirewatch would do."""
-    raise typer.Exit(code=1)
+@dataclass(slots=True)
+class ScanRow:
+    """One line of scan output: an entry and what the pipeline decided about it."""
+
+    feed: str
+    event: StoryEvent
+    summary: str
+    figures: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        entry = self.event.entry
+        detection = self.event.detection
+        update = None
+        if self.event.kind == StoryEventKind.UPDATE:
+            update = {"of": self.event.duplicate_of, "changes": [c.describe() for c in self.event.changes]}
+        return {
+            "feed": self.feed,
+            "id": entry.entry_id,
+            "guid": entry.guid,
+            "link": entry.link,
+            "title": entry.title,
+            "lang": entry.language,
+            "relevant": detection.relevant,
+            "topics": list(detection.topics),
+            "matched": list(detection.matched),
+            "story_id": self.event.story.story_id,
+            "duplicate_of": self.event.duplicate_of,
+            "update": update,
+            "summary": self.summary,
+            "figures": [
+                {"value": _number(item["value"]), "text": item["text"], "what": item["what"]}
+                for item in self.figures
+            ],
+        }
+
+
+def _number(value: float) -> int | float:
+    """1600000.0 -> 1600000: a count reads as an integer in JSON."""
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def _is_url(feed: str) -> bool:
+    return urlsplit(feed).scheme in ("http", "https")
+
+
+def _read_file(path: Path) -> tuple[bytes, str]:
+    return path.read_bytes(), path.resolve().as_uri()
+
+
+async def _read_entries(feed: str, settings: Settings, fetcher: FeedFetcher, now: datetime) -> list[Entry]:
+    context = FeedContext(name=feed[:MAX_FEED_NAME], language="")
+    if _is_url(feed):
+        result = await fetcher.fetch(feed)
+        body, headers = result.body, result.parser_headers()
+    else:
+        try:
+            body, location = await asyncio.to_thread(_read_file, Path(feed))
+        except OSError as error:
+            raise FeedError("file", f"cannot read {feed} ({error.strerror or error})") from None
+        headers = {"content-location": location}
+    parsed = await asyncio.to_thread(parse_document, body, headers, context, now)
+    return parsed.entries
+
+
+async def _feed_row(session: AsyncSession, name: str, url: str, now: datetime) -> FeedRow:
+    row = (await session.execute(select(FeedRow).where(FeedRow.name == name))).scalar_one_or_none()
+    if row is None:
+        row = FeedRow(name=name, url=url, language="", created_at=now, backlog_loaded=True)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def _scan_feed(
+    sessions: async_sessionmaker[AsyncSession],
+    pipeline: StoryPipeline,
+    feed: str,
+    entries: list[Entry],
+    now: datetime,
+) -> list[ScanRow]:
+    async with sessions() as session, session.begin():
+        row = await _feed_row(session, feed[:MAX_FEED_NAME], feed, now)
+        events = await pipeline.process(session, row, entries, now, alerting=True)
+        keys = [event.entry.entry_id for event in events]
+        stored = dict(
+            (
+                await session.execute(
+                    select(EntryRow.entry_key, EntryRow.figures).where(
+                        EntryRow.feed_id == row.id, EntryRow.entry_key.in_(keys)
+                    )
+                )
+            ).all()
+        )
+    rows = []
+    for event in events:
+        entry = event.entry
+        body = entry.content if len(entry.content) > len(entry.summary) else entry.summary
+        summary = summarize(body, entry.title, clean=False)
+        rows.append(ScanRow(feed, event, summary, list(stored.get(entry.entry_id) or [])))
+    return rows
+
+
+async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, emit: Any, warn: Any) -> int:
+    """Scan FEEDs in order; `emit(row)` for each new entry, `warn(text)` for a feed that failed.
+
+    Returns the number of feeds that could not be read.
+    """
+    settings = load_settings()
+    if fetch_articles:
+        settings = settings.model_copy(update={"fetch_articles": True})
+    catalog = load_topics(settings.topics_file)
+    pipeline = StoryPipeline(catalog, settings)
+    failures = 0
+    async with open_store(database_url) as engine, FeedFetcher(settings) as fetcher:
+        sessions = session_factory(engine)
+        for feed in feeds:
+            now = datetime.now(UTC)
+            try:
+                entries = await _read_entries(feed, settings, fetcher, now)
+            except FeedError as error:
+                warn(f"{feed}: {error.reason}")
+                failures += 1
+                continue
+            for row in await _scan_feed(sessions, pipeline, feed, entries, now):
+                emit(row)
+    return failures
+
+
+_KIND_LABEL = {
+    StoryEventKind.NEW: "[bold green]NEW[/]",
+    StoryEventKind.UPDATE: "[bold yellow]UPDATE[/]",
+    StoryEventKind.DUPLICATE: "[dim]dup[/]",
+    StoryEventKind.OFF_BEAT: "[dim]off[/]",
+}
+
+
+def _table(rows: list[ScanRow]) -> Table:
+    table = Table(title="Wirewatch scan", show_lines=False, expand=True)
+    table.add_column("story", justify="right", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("feed / title", ratio=3)
+    table.add_column("matched", ratio=1)
+    table.add_column("figures", ratio=2)
+    for row in rows:
+        event = row.event
+        figures = "\n".join(f"{item['text']} {item['what']}" for item in row.figures[:TABLE_FIGURES])
+        changes = "\n".join(change.describe() for change in event.changes)
+        table.add_row(
+            str(event.story.story_id),
+            _KIND_LABEL[event.kind],
+            event.entry.language or "?",
+            f"[dim]{Path(row.feed).name or row.feed}[/]\n{event.entry.title}",
+            ", ".join(event.detection.matched[:6]),
+            "\n".join(part for part in (changes, figures) if part),
+        )
+    return table
+
+
+def scan(
+    feeds: list[str] = typer.Argument(..., metavar="FEED", help="Feed URLs or file paths, read in order"),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default: a throwaway in-memory SQLite)"),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per entry on stdout"),
+    fetch_articles: bool = typer.Option(
+        False, "--fetch-articles", help="Fetch article pages for on-beat entries with only a teaser"
+    ),
+) -> None:
+    """Run the story pipeline over FEEDs and print what Wirewatch would do with each entry."""
+    errors = Console(stderr=True)
+    rows: list[ScanRow] = []
+
+    def emit(row: ScanRow) -> None:
+        if json_output:
+            sys.stdout.write(json.dumps(row.as_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            rows.append(row)
+
+    def warn(text: str) -> None:
+        errors.print(f"[red]could not read[/] {text}", highlight=False)
+
+    failures = asyncio.run(run_scan(feeds, db or MEMORY_DB, fetch_articles, emit, warn))
+    if not json_output:
+        console = Console()
+        console.print(_table(rows))
+        alerts = sum(row.event.kind in (StoryEventKind.NEW, StoryEventKind.UPDATE) for row in rows)
+        stories = len({row.event.story.story_id for row in rows})
+        console.print(f"{len(rows)} entries, {stories} stories, {alerts} alerts would be sent.")
+    if failures:
+        raise typer.Exit(code=1)

@@ -1,0 +1,232 @@
+"""Queries the story pipeline runs, named by intent. Every lookup is an indexed candidate query (by link,
+guid, text hash, LSH band key or figure key), batched per feed poll, so its cost does not grow with the number
+of stories stored.
+
+Nothing here commits: the caller's transaction also writes outbox rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import EntryRow, StoryBandRow, StoryRevisionRow, StoryRow
+
+# Well under SQLite's and PostgreSQL's bind-parameter limits, including multi-row inserts of ~20 columns.
+_CHUNK = 900
+_LEAD_CHARS = 1000  # enough of an entry's text to read the names in its lead
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@dataclass(frozen=True, slots=True)
+class ExactHit:
+    story_id: int
+    link: str | None
+    guid: str | None
+    text_hash: str | None
+
+
+async def insert_new_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """INSERT … ON CONFLICT (feed_id, entry_key) DO NOTHING; returns entry_key -> id of the rows inserted.
+
+    One statement executed for many parameter sets: SQLAlchemy batches it into multi-row INSERTs
+    ("insertmanyvalues") and compiles it once, which a `.values([...])` statement would not allow.
+    """
+    if not rows:
+        return {}
+    table = EntryRow.__table__
+    statement = (
+        _insert_for(session)(table)
+        .on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+        .returning(table.c.id, table.c.entry_key)
+    )
+    result = await session.execute(statement, list(rows))
+    return {entry_key: entry_id for entry_id, entry_key in result.all()}
+
+
+async def known_entry_keys(session: AsyncSession, feed_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of these entry keys the feed already has (the unique (feed_id, entry_key) index answers)."""
+    known: set[str] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        statement = select(EntryRow.entry_key).where(
+            EntryRow.feed_id == feed_id, EntryRow.entry_key.in_(chunk)
+        )
+        known.update((await session.execute(statement)).scalars())
+    return known
+
+
+async def find_exact_copies(
+    session: AsyncSession, links: Sequence[str], guids: Sequence[str], hashes: Sequence[str]
+) -> list[ExactHit]:
+    """Stored entries (already in a story) with one of these canonical links, guids or text hashes."""
+    hits: list[ExactHit] = []
+    for column, values in ((EntryRow.link, links), (EntryRow.guid, guids), (EntryRow.text_hash, hashes)):
+        for chunk in _chunks(sorted(set(values))):
+            statement = select(EntryRow.story_id, EntryRow.link, EntryRow.guid, EntryRow.text_hash).where(
+                column.in_(chunk), EntryRow.story_id.is_not(None)
+            )
+            hits.extend(ExactHit(*row) for row in (await session.execute(statement)).all())
+    return hits
+
+
+async def find_band_hits(session: AsyncSession, band_keys: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(band_key, story_id, entry_id) for every stored LSH band or figure key among `band_keys`."""
+    hits: list[tuple[int, int, int]] = []
+    for chunk in _chunks(sorted(set(band_keys))):
+        statement = select(StoryBandRow.band_key, StoryBandRow.story_id, StoryBandRow.entry_id).where(
+            StoryBandRow.band_key.in_(chunk)
+        )
+        hits.extend((row[0], row[1], row[2]) for row in (await session.execute(statement)).all())
+    return hits
+
+
+async def find_stories_by_figures(
+    session: AsyncSession, figure_keys: Sequence[int], since: datetime, until: datetime, limit: int = 500
+) -> list[tuple[int, int]]:
+    """(figure_key, story_id) of stories in the time window that mention one of these figures."""
+    story_time = func.coalesce(StoryRow.published_at, StoryRow.first_seen_at)
+    hits: list[tuple[int, int]] = []
+    for chunk in _chunks(sorted(set(figure_keys))):
+        # Newest stories first: a common figure ("2") may be shared by many stories in the window.
+        statement = (
+            select(StoryBandRow.band_key, StoryBandRow.story_id)
+            .join(StoryRow, StoryRow.id == StoryBandRow.story_id)
+            .where(StoryBandRow.band_key.in_(chunk), story_time.between(since, until))
+            .distinct()
+            .order_by(StoryBandRow.story_id.desc())
+            .limit(limit)
+        )
+        hits.extend((row[0], row[1]) for row in (await session.execute(statement)).all())
+    return hits
+
+
+async def load_signatures(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, bytes]:
+    ids = sorted(set(entry_ids))
+    signatures: dict[int, bytes] = {}
+    for chunk in _chunks(ids):
+        statement = select(EntryRow.id, EntryRow.minhash).where(
+            EntryRow.id.in_(chunk), EntryRow.minhash.is_not(None)
+        )
+        signatures.update({row[0]: row[1] for row in (await session.execute(statement)).all()})
+    return signatures
+
+
+async def load_stories(session: AsyncSession, story_ids: Iterable[int]) -> dict[int, StoryRow]:
+    ids = sorted(set(story_ids))
+    stories: dict[int, StoryRow] = {}
+    for chunk in _chunks(ids):
+        for row in (await session.execute(select(StoryRow).where(StoryRow.id.in_(chunk)))).scalars():
+            stories[row.id] = row
+    return stories
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """An entry of a candidate story, as the same-facts comparison needs it."""
+
+    story_id: int
+    title: str
+    summary: str
+    content: str
+    figures: list[Any]
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+async def load_story_members(
+    session: AsyncSession, story_ids: Iterable[int], limit: int = 5000
+) -> list[StoryMember]:
+    """The entries of these stories (newest first, at most `limit` in all)."""
+    ids = sorted(set(story_ids))
+    members: list[StoryMember] = []
+    for chunk in _chunks(ids):
+        statement = (
+            select(
+                EntryRow.story_id,
+                EntryRow.title,
+                func.substr(EntryRow.summary, 1, _LEAD_CHARS),
+                func.substr(EntryRow.content, 1, _LEAD_CHARS),
+                EntryRow.figures,
+                EntryRow.published_at,
+                EntryRow.first_seen_at,
+            )
+            .where(EntryRow.story_id.in_(chunk))
+            .order_by(EntryRow.id.desc())
+            .limit(limit)
+        )
+        members.extend(StoryMember(*row) for row in (await session.execute(statement)).all())
+    return members
+
+
+async def entry_keys(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, str]:
+    """entry row id -> Entry.entry_id, for naming a story's first entry."""
+    ids = sorted(set(entry_ids))
+    keys: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        statement = select(EntryRow.id, EntryRow.entry_key).where(EntryRow.id.in_(chunk))
+        keys.update({row[0]: row[1] for row in (await session.execute(statement)).all()})
+    return keys
+
+
+async def add_band_rows(session: AsyncSession, rows: Sequence[dict[str, int]]) -> None:
+    if not rows:
+        return
+    statement = _insert_for(session)(StoryBandRow.__table__).on_conflict_do_nothing()
+    await session.execute(statement, list(rows))
+
+
+_STORY_COLUMNS = [column.key for column in StoryRow.__table__.columns if column.key != "id"]
+_ASSIGN_STORY = (
+    update(EntryRow.__table__)
+    .where(EntryRow.__table__.c.id == bindparam("entry_row_id"))
+    .values(story_id=bindparam("story_id"))
+)
+
+
+async def insert_stories(session: AsyncSession, stories: Sequence[StoryRow]) -> None:
+    """INSERT new stories in one executemany statement and set their ids.
+
+    The rows are plain (not added to the session): the unit of work would insert them one by one. Ids come
+    back with each story's first entry, which is unique per story, so no ordering guarantee is needed.
+    """
+    if not stories:
+        return
+    table = StoryRow.__table__
+    statement = insert(table).returning(table.c.id, table.c.first_entry_id)
+    values = [{key: getattr(story, key) for key in _STORY_COLUMNS} for story in stories]
+    ids = {first: story_id for story_id, first in (await session.execute(statement, values)).all()}
+    for story in stories:
+        story.id = ids[story.first_entry_id]
+
+
+async def assign_entries(session: AsyncSession, assignments: Sequence[dict[str, Any]]) -> None:
+    """Set entries' story_id: [{"entry_row_id", "story_id"}], one executemany UPDATE by primary key."""
+    if assignments:
+        await session.execute(_ASSIGN_STORY, list(assignments))
+
+
+async def refresh_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk UPDATE of entries by primary key with re-computed columns (after an article fetch)."""
+    if rows:
+        await session.execute(update(EntryRow), list(rows))
+
+
+async def add_revisions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(StoryRevisionRow.__table__), list(rows))

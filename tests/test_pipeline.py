@@ -1,0 +1,242 @@
+"""The story pipeline against a real store (SQLite and PostgreSQL): entries stored once, exact, near and
+cross-language duplicates folded into one story, different stories kept apart, updates recorded, and the LSH
+index persisted across restarts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from config.settings import DEFAULT_TOPICS_FILE, load_settings
+from storage.db import create_engine, session_factory, upgrade_database
+from storage.models import EntryRow, FeedRow, StoryBandRow, StoryRevisionRow, StoryRow
+from stories.fingerprint import BANDS
+from stories.model import Entry, StoryEvent, StoryEventKind
+from stories.pipeline import StoryPipeline
+from stories.topics import load_topics
+from tests.conftest import CORPUS
+
+REFERENCE = (CORPUS / "reference" / "000_5eee94eb242c2621.txt").read_text(encoding="utf-8")
+TITLE = "Colombia says 326 Venezuelan army deserters since Saturday"
+PUBLISHED = datetime(2019, 2, 26, 18, 0, tzinfo=UTC)
+NOW = datetime(2019, 2, 26, 19, 0, tzinfo=UTC)
+
+SPANISH_TITLE = "Colombia dice que 326 militares venezolanos desertaron desde el sábado"
+SPANISH = """Un total de 326 miembros de la Fuerza Armada de Venezuela desertaron del gobierno de \
+Nicolás Maduro y cruzaron la frontera hacia Colombia desde el sábado, informó el martes Migración Colombia.
+
+El director de Migración Colombia, Christian Kruger, dijo que los uniformados huían de la "dictadura" \
+de Maduro.
+
+La AFP vio llegar al menos 20 desertores a la ciudad fronteriza de Cúcuta desde el sábado.
+
+El líder opositor Juan Guaidó, reconocido como presidente interino por 50 países, ofreció una amnistía a los \
+militares que abandonen a Maduro.
+
+La Fuerza Armada venezolana cuenta con unos 365.000 miembros. Hay además cerca de 1,6 millones de civiles en \
+los colectivos."""
+
+NEXT_DAY_TITLE = "Venezuelan troops fire tear gas at crowds on Tienditas bridge"
+NEXT_DAY = """Venezuelan National Guard troops fired tear gas on Monday at about 200 protesters trying to \
+reach the Tienditas bridge from Urena, and 60 more soldiers crossed into Colombia near Cucuta, witnesses said.
+
+Colombian officials said 14 people were treated in Cucuta hospitals. The armed forces number about 365,000 \
+members and have largely stayed loyal to Maduro."""
+
+CREDIT = "\n\nThis story was originally published by AFP and is republished with permission."
+
+
+def entry(entry_id: str, feed: str, title: str, text: str, *, published: datetime = PUBLISHED) -> Entry:
+    return Entry(
+        entry_id=entry_id,
+        feed_name=feed,
+        title=title,
+        link=f"https://{feed}.example/{entry_id}",
+        guid=f"https://{feed}.example/{entry_id}",
+        summary=text,
+        published=published,
+        first_seen=NOW,
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> StoryPipeline:
+    return StoryPipeline(load_topics(DEFAULT_TOPICS_FILE), load_settings())
+
+
+async def run(
+    engine: AsyncEngine, pipeline: StoryPipeline, feed: str, entries: list[Entry], language: str = "en"
+) -> list[StoryEvent]:
+    async with session_factory(engine)() as session, session.begin():
+        row = (await session.execute(select(FeedRow).where(FeedRow.name == feed))).scalar_one_or_none()
+        if row is None:
+            row = FeedRow(name=feed, url=f"https://{feed}.example/rss", language=language, created_at=NOW)
+            session.add(row)
+            await session.flush()
+        return await pipeline.process(session, row, entries, NOW, alerting=True)
+
+
+async def count(session: AsyncSession, model: type) -> int:
+    return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_new_entries_are_stored_once_and_a_replay_yields_nothing(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    first = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    replay = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    assert [event.kind for event in first] == [StoryEventKind.NEW]
+    assert replay == []
+    event = first[0]
+    assert event.detection.relevant
+    assert event.duplicate_of is None
+    assert {figure.value for figure in event.story.figures} == {326, 20, 50, 365_000, 1_600_000}
+    assert event.story.summary.startswith("A total of 326 members")
+    async with session_factory(engine)() as session:
+        assert await count(session, EntryRow) == 1
+        assert await count(session, StoryRow) == 1
+        stored = (await session.execute(select(EntryRow))).scalar_one()
+        assert stored.story_id == event.story.story_id
+        assert stored.minhash is not None and stored.text_hash
+        revisions = (await session.execute(select(StoryRevisionRow))).scalars().all()
+        assert [revision.revision for revision in revisions] == [1]
+        bands = await count(session, StoryBandRow)
+        assert bands >= BANDS  # LSH bands plus one key per distinctive figure
+
+
+async def test_exact_copy_in_another_outlet_with_curly_quotes_is_a_duplicate(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    curly = REFERENCE.replace("Venezuela's", "Venezuela’s").replace('"dictatorship"', "“dictatorship”")
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    events += await run(engine, pipeline, "wire", [entry("w1", "wire", TITLE, curly)])
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.DUPLICATE]
+    assert events[1].story.story_id == events[0].story.story_id
+    assert events[1].duplicate_of == "a1"
+    assert events[1].changes == ()
+
+
+async def test_same_link_is_the_same_story(engine: AsyncEngine, pipeline: StoryPipeline) -> None:
+    original = entry("a1", "afp", TITLE, REFERENCE)
+    moved = entry("other-id", "mirror", "Totally different headline", "Short teaser text only.")
+    moved.link = original.link
+    events = await run(engine, pipeline, "afp", [original])
+    events += await run(engine, pipeline, "mirror", [moved])
+    assert events[1].story.story_id == events[0].story.story_id
+
+
+async def test_republication_with_new_headline_and_credit_line_joins_the_story(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    republished = entry(
+        "r1", "daily", "Hundreds of Venezuelan soldiers defect to Colombia", REFERENCE + CREDIT
+    )
+    events += await run(engine, pipeline, "daily", [republished])
+    assert events[1].kind == StoryEventKind.DUPLICATE
+    assert events[1].story.story_id == events[0].story.story_id
+    assert events[1].story.source_count == 2
+
+
+async def test_spanish_version_of_the_wire_story_joins_it(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    spanish = entry("e1", "elpais", SPANISH_TITLE, SPANISH, published=PUBLISHED + timedelta(hours=2))
+    events += await run(engine, pipeline, "elpais", [spanish], language="es")
+    assert events[1].entry.language == "es"
+    assert events[1].story.story_id == events[0].story.story_id
+    assert events[1].kind == StoryEventKind.DUPLICATE
+    assert events[1].duplicate_of == "a1"
+
+
+async def test_another_event_on_the_same_beat_is_another_story(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    next_day = entry("a2", "afp", NEXT_DAY_TITLE, NEXT_DAY, published=PUBLISHED + timedelta(days=1))
+    events += await run(engine, pipeline, "afp", [next_day])
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.NEW]
+    assert events[0].story.story_id != events[1].story.story_id
+
+
+async def test_revised_count_is_an_update_with_a_new_revision(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    later = PUBLISHED + timedelta(hours=6)
+    revised = entry(
+        "a2", "afp", TITLE.replace("326", "411"), REFERENCE.replace("326", "411"), published=later
+    )
+    events += await run(engine, pipeline, "afp", [revised])
+    update = events[1]
+    assert update.kind == StoryEventKind.UPDATE
+    assert update.story.story_id == events[0].story.story_id
+    assert update.story.revision == 2
+    assert update.duplicate_of == "a1"
+    assert [
+        (change.old.value, change.new.value) for change in update.changes if change.old and change.new
+    ] == [(326, 411)]
+    assert update.changes[0].what == "members of Venezuela's armed forces"
+    async with session_factory(engine)() as session:
+        story = (await session.execute(select(StoryRow))).scalar_one()
+        assert story.revision == 2
+        assert {item["value"] for item in story.figures} == {411, 20, 50, 365_000, 1_600_000}
+        revisions = (
+            (await session.execute(select(StoryRevisionRow).order_by(StoryRevisionRow.revision)))
+            .scalars()
+            .all()
+        )
+        assert [revision.revision for revision in revisions] == [1, 2]
+        assert revisions[1].changes[0]["old"]["value"] == 326
+        assert revisions[1].changes[0]["new"]["value"] == 411
+
+
+async def test_copies_inside_one_batch_fold_together(engine: AsyncEngine, pipeline: StoryPipeline) -> None:
+    batch = [
+        entry("a1", "afp", TITLE, REFERENCE),
+        entry("a2", "afp", "Soldiers defect", REFERENCE + CREDIT),
+        entry("a3", "afp", NEXT_DAY_TITLE, NEXT_DAY),
+    ]
+    events = await run(engine, pipeline, "afp", batch)
+    assert [event.kind for event in events] == [
+        StoryEventKind.NEW,
+        StoryEventKind.DUPLICATE,
+        StoryEventKind.NEW,
+    ]
+    assert events[0].story.story_id == events[1].story.story_id != events[2].story.story_id
+    assert all(event.story.story_id for event in events)
+
+
+async def test_off_beat_entry_is_stored_but_not_an_alert(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    text = "Venezuela's oil output fell again in January as sanctions bit, OPEC figures showed on Tuesday."
+    events = await run(engine, pipeline, "oil", [entry("o1", "oil", "Venezuela oil output falls", text)])
+    assert [event.kind for event in events] == [StoryEventKind.OFF_BEAT]
+    assert not events[0].story.relevant
+
+
+async def test_lsh_index_survives_a_restart(tmp_path: Path, pipeline: StoryPipeline) -> None:
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    first_engine = create_engine(url)
+    await upgrade_database(first_engine)
+    try:
+        first = await run(first_engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    finally:
+        await first_engine.dispose()
+    second_engine = create_engine(url)
+    try:
+        republished = entry("r1", "daily", "Hundreds of Venezuelan soldiers defect", REFERENCE + CREDIT)
+        second = await run(second_engine, pipeline, "daily", [republished])
+        async with session_factory(second_engine)() as session:
+            bands = await count(session, StoryBandRow)
+    finally:
+        await second_engine.dispose()
+    assert second[0].kind == StoryEventKind.DUPLICATE
+    assert second[0].story.story_id == first[0].story.story_id
+    assert bands >= 2 * BANDS
