@@ -1,10 +1,39 @@
-"""`bot.py run`: start the bot (placeholder until the runtime lands)."""
+"""`bot.py run`: start Wirewatch in one role (see runtime/roles.py) until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
+from config.settings import ConfigurationError, get_settings
+from runtime.roles import Role
 
-def run(role: str = typer.Option("all", help="all | poller | worker | gateway")) -> None:
+
+def run(
+    role: str = typer.Option(
+        "all",
+        help="all | poller (poll feeds) | worker (poll + deliver) | gateway (answer /news + deliver)",
+    ),
+    for_seconds: float | None = typer.Option(
+        None, "--for-seconds", min=0.1, help="Stop gracefully after this many seconds (demo, tests)."
+    ),
+    no_stdin: bool = typer.Option(
+        False, "--no-stdin", help="Console adapter: do not read /news lines from stdin."
+    ),
+) -> None:
     """Run Wirewatch: poll feeds, build stories, deliver alerts, answer /news."""
-    raise typer.Exit(code=1)
+    try:
+        chosen = Role(role.lower())
+    except ValueError:
+        raise ConfigurationError(
+            f"configuration error: --role: must be one of {', '.join(r.value for r in Role)}, got {role!r}"
+        ) from None
+    settings = get_settings()
+    # Imported here so `bot.py --help` and a refused option do not load the whole pipeline.
+    from observability.logs import configure_logging
+    from runtime.process import WirewatchProcess, run_until_signalled
+
+    configure_logging(settings.log_level, settings.log_format)
+    process = WirewatchProcess(settings, chosen, stdin=not no_stdin)
+    asyncio.run(run_until_signalled(process, for_seconds))

@@ -40,7 +40,9 @@ class FeedRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)  # polled; a permanent redirect rewrites it
+    configured_url: Mapped[str | None] = mapped_column(Text)  # as written in FEEDS_FILE / `feeds add`
+    origin: Mapped[str] = mapped_column(String(10), default="file")  # "file" (FEEDS_FILE) or "cli"
     language: Mapped[str] = mapped_column(String(8))
     interval_seconds: Mapped[int | None] = mapped_column(Integer)  # configured; None = POLL_INTERVAL_SECONDS
     current_interval_seconds: Mapped[int | None] = mapped_column(Integer)  # adaptive, clamped to min/max

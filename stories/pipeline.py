@@ -266,6 +266,9 @@ class StoryPipeline:
         refetched: set[str] = set()
         if alerting and self._articles is not None:
             refetched = await self._fetch_articles(session, fresh, feed.language, now)
+        # Feeds list newest first; folding in publication order makes the first report the story's
+        # first alert and a later, revised count (326 -> 411) its update, never the other way round.
+        fresh.sort(key=lambda item: item.time)
         candidates = await self._candidates(session, fresh)
         states = await self._load_states(session, candidates)
         batch = _Batch(session, candidates, states, self._window, now)

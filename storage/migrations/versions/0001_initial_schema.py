@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("configured_url", sa.Text(), nullable=True),
+        sa.Column("origin", sa.String(length=10), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("interval_seconds", sa.Integer(), nullable=True),
         sa.Column("current_interval_seconds", sa.Integer(), nullable=True),
@@ -224,8 +226,63 @@ def upgrade() -> None:
     with op.batch_alter_table("story_revisions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_story_revisions_story_id"), ["story_id"], unique=False)
 
+    _create_full_text_search()
+
+
+# Full-text search over entries (storage/search.py reads it). Hand-written: neither engine's objects have a
+# SQLAlchemy model, and the schema parity test skips the names `entries_fts*`, `search_vector` and
+# `ix_entries_search*`. SQLite: an external-content FTS5 table kept in sync by triggers, so it changes in
+# the same transaction as the entry. PostgreSQL: a generated tsvector with a GIN index; a text search
+# configuration that unaccents before stemming folds accents the same way on documents and queries
+# ("cucuta" finds "Cúcuta").
+_SQLITE_FTS = (
+    "CREATE VIRTUAL TABLE entries_fts USING fts5(title, summary, content, content='entries', "
+    "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER entries_fts_ai AFTER INSERT ON entries BEGIN "
+    "INSERT INTO entries_fts(rowid, title, summary, content) "
+    "VALUES (new.id, new.title, new.summary, new.content); END",
+    "CREATE TRIGGER entries_fts_ad AFTER DELETE ON entries BEGIN "
+    "INSERT INTO entries_fts(entries_fts, rowid, title, summary, content) "
+    "VALUES ('delete', old.id, old.title, old.summary, old.content); END",
+    "CREATE TRIGGER entries_fts_au AFTER UPDATE OF title, summary, content ON entries BEGIN "
+    "INSERT INTO entries_fts(entries_fts, rowid, title, summary, content) "
+    "VALUES ('delete', old.id, old.title, old.summary, old.content); "
+    "INSERT INTO entries_fts(rowid, title, summary, content) "
+    "VALUES (new.id, new.title, new.summary, new.content); END",
+)
+_POSTGRES_FTS = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE TEXT SEARCH CONFIGURATION entries_fts_config (COPY = pg_catalog.english)",
+    "ALTER TEXT SEARCH CONFIGURATION entries_fts_config "
+    "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem",
+    "ALTER TABLE entries ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('entries_fts_config'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('entries_fts_config'::regconfig, coalesce(summary, '')), 'B') || "
+    "setweight(to_tsvector('entries_fts_config'::regconfig, coalesce(content, '')), 'C')) STORED",
+    "CREATE INDEX ix_entries_search ON entries USING GIN (search_vector)",
+)
+
+
+def _create_full_text_search() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in _SQLITE_FTS if dialect == "sqlite" else _POSTGRES_FTS if dialect == "postgresql" else ():
+        op.execute(statement)
+
+
+def _drop_full_text_search() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for name in ("entries_fts_ai", "entries_fts_ad", "entries_fts_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS entries_fts")
+    elif dialect == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_entries_search")
+        op.execute("ALTER TABLE entries DROP COLUMN IF EXISTS search_vector")
+        op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS entries_fts_config")
+
 
 def downgrade() -> None:
+    _drop_full_text_search()
 
     with op.batch_alter_table("story_revisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_story_revisions_story_id"))

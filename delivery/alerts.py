@@ -1,0 +1,46 @@
+"""Turn a claimed outbox row into the `Alert` a poster renders, from the story as stored now."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from delivery.outbox import ClaimedRow, changes_from_payload, figure_from_dict
+from storage.models import StoryRow
+from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
+
+
+def cluster_from_row(row: StoryRow) -> StoryCluster:
+    figures: list[KeyFigure] = []
+    for data in row.figures or ():
+        figure = figure_from_dict(data) if isinstance(data, dict) else None
+        if figure is not None:
+            figures.append(figure)
+    return StoryCluster(
+        story_id=row.id,
+        title=row.title,
+        link=row.link,
+        source=row.source,
+        summary=row.summary or "",
+        language=row.language,
+        topics=tuple(row.topics or ()),
+        matched=tuple(row.matched or ()),
+        figures=tuple(figures),
+        first_seen=row.first_seen_at,
+        published=row.published_at,
+        revision=row.revision,
+        source_count=row.source_count,
+        relevant=row.relevant,
+    )
+
+
+async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
+    """The alert for a row; None when its story no longer exists (nothing left to say)."""
+    kind = AlertKind(row.kind)
+    if kind is AlertKind.NOTICE:
+        return Alert(kind=kind, story=None, notice=str(row.payload.get("notice", "")))
+    if row.story_id is None:
+        return None
+    story = await session.get(StoryRow, row.story_id)
+    if story is None:
+        return None
+    return Alert(kind=kind, story=cluster_from_row(story), changes=changes_from_payload(row.payload))

@@ -1,0 +1,329 @@
+"""The transactional outbox: alerts are rows written with the story change that caused them.
+
+Writing (`enqueue_alerts`, `enqueue_notice`) happens inside the caller's transaction, so a story and its
+alerts commit together. Reading is claiming: `claim_due` leases rows with `SELECT … FOR UPDATE SKIP LOCKED`
+(PostgreSQL; SQLite's single writer makes the same UPDATE atomic), one row per channel at a time so each
+channel sees its alerts in order. States: pending → sending → sent, or dead after too many failures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from observability import metrics
+from storage import channels_repo
+from storage.models import ChannelRow, OutboxRow
+from stories.model import AlertKind, FigureChange, KeyFigure, StoryEvent, StoryEventKind
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+OPEN_STATES = (PENDING, SENDING)  # rows that still hold their channel's place in line
+
+_ALERTED_EVENTS = {StoryEventKind.NEW: AlertKind.NEW, StoryEventKind.UPDATE: AlertKind.UPDATE}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRow:
+    """An outbox row leased to one sender, with what it needs to post it."""
+
+    id: int
+    story_id: int | None
+    channel_id: int
+    kind: str
+    revision: int
+    payload: dict[str, Any]
+    attempts: int  # including the attempt this claim starts
+    platform: str
+    channel: str  # the platform's channel id
+    published_at: datetime | None
+    created_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key(self.id)
+
+
+def idempotency_key(outbox_id: int) -> str:
+    """Stable per outbox row; short enough for a Discord nonce (25 characters)."""
+    return f"wwo-{outbox_id}"
+
+
+def figure_to_dict(figure: KeyFigure | None) -> dict[str, Any] | None:
+    return None if figure is None else dataclasses.asdict(figure)
+
+
+def figure_from_dict(data: dict[str, Any] | None) -> KeyFigure | None:
+    if not data:
+        return None
+    known = {f.name for f in dataclasses.fields(KeyFigure)}
+    return KeyFigure(**{k: v for k, v in data.items() if k in known})
+
+
+def changes_to_payload(changes: Sequence[FigureChange]) -> list[dict[str, Any]]:
+    return [{"what": c.what, "old": figure_to_dict(c.old), "new": figure_to_dict(c.new)} for c in changes]
+
+
+def changes_from_payload(payload: dict[str, Any]) -> tuple[FigureChange, ...]:
+    return tuple(
+        FigureChange(what=c["what"], old=figure_from_dict(c.get("old")), new=figure_from_dict(c.get("new")))
+        for c in payload.get("changes", ())
+    )
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxRow)
+
+
+def _alert_reference_time(event: StoryEvent, now: datetime) -> datetime:
+    """How old the news is: the entry's publication time, else when we first saw it."""
+    entry = event.entry
+    return entry.published or entry.first_seen or event.story.published or event.story.first_seen or now
+
+
+async def enqueue_alerts(
+    session: AsyncSession, events: list[StoryEvent], now: datetime, max_age: timedelta
+) -> int:
+    """Queue one row per subscribed, unmuted channel for each NEW/UPDATE of a relevant, recent story.
+
+    Muted channels get no row; their mute counts the skipped story instead. Returns the rows inserted.
+    Flushes, never commits: this runs inside the ingest transaction.
+    """
+    inserted = 0
+    for event in events:
+        kind = _ALERTED_EVENTS.get(event.kind)
+        story = event.story
+        if kind is None or not story.relevant:
+            continue
+        if now - _alert_reference_time(event, now) > max_age:
+            continue
+        payload: dict[str, Any] = {}
+        if kind is AlertKind.UPDATE:
+            payload["changes"] = changes_to_payload(event.changes)
+        for target in await channels_repo.alert_targets(session, story.topics, now):
+            if target.muted_by_topic is not None:
+                await channels_repo.count_skipped(session, target.channel.id, target.muted_by_topic)
+                metrics.ALERTS_SKIPPED_MUTED.inc()
+                continue
+            statement = (
+                _insert(session)
+                .values(
+                    story_id=story.story_id,
+                    channel_id=target.channel.id,
+                    kind=kind.value,
+                    revision=story.revision,
+                    payload=payload,
+                    state=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    published_at=story.published or event.entry.published,
+                )
+                .on_conflict_do_nothing(index_elements=["story_id", "channel_id", "kind", "revision"])
+                .returning(OutboxRow.id)
+            )
+            if (await session.execute(statement)).first() is not None:
+                inserted += 1
+                metrics.ALERTS_ENQUEUED.labels(kind=kind.value).inc()
+    await session.flush()
+    return inserted
+
+
+async def enqueue_notice(session: AsyncSession, channel_id: int, text: str, now: datetime) -> int:
+    """Queue a plain-text notice (e.g. "mute ended") to one channel; it keeps the channel's order."""
+    row = OutboxRow(
+        story_id=None,
+        channel_id=channel_id,
+        kind=AlertKind.NOTICE.value,
+        revision=1,
+        payload={"notice": text},
+        state=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    metrics.ALERTS_ENQUEUED.labels(kind=AlertKind.NOTICE.value).inc()
+    return row.id
+
+
+def _claimable(now: datetime, platforms: Sequence[str]) -> Any:
+    """Due rows that are first in their channel's line, on a platform this sender can post to."""
+    earlier = aliased(OutboxRow)
+    blocked_by_earlier = exists().where(
+        earlier.channel_id == OutboxRow.channel_id,
+        earlier.id < OutboxRow.id,
+        earlier.state.in_(OPEN_STATES),
+    )
+    due = or_(
+        and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now),
+        # A sender that died mid-send: its lease ran out, the row is taken over (and reconciled first).
+        and_(OutboxRow.state == SENDING, OutboxRow.lease_until < now),
+    )
+    on_my_platforms = OutboxRow.channel_id.in_(
+        select(ChannelRow.id).where(ChannelRow.platform.in_(list(platforms)))
+    )
+    return and_(due, on_my_platforms, ~blocked_by_earlier)
+
+
+async def claim_due(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    *,
+    lease: timedelta,
+    limit: int,
+    platforms: Sequence[str],
+    exclude_channels: Sequence[int] = (),
+) -> list[ClaimedRow]:
+    """Lease up to `limit` rows (at most one per channel) to `owner`; the caller commits at once.
+
+    Each claim counts as an attempt, so a row whose sender keeps crashing still reaches the dead letter.
+    """
+    if limit <= 0 or not platforms:
+        return []
+    condition = _claimable(now, platforms)
+    if exclude_channels:
+        condition = and_(condition, OutboxRow.channel_id.not_in(list(exclude_channels)))
+    candidates = (
+        select(OutboxRow.id)
+        .where(condition)
+        .order_by(OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(candidates.scalar_subquery()))
+        .values(
+            state=SENDING,
+            lease_owner=owner,
+            lease_until=now + lease,
+            attempts=OutboxRow.attempts + 1,
+        )
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list((await session.execute(statement)).scalars())
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(OutboxRow, ChannelRow)
+        .join(ChannelRow, ChannelRow.id == OutboxRow.channel_id)
+        .where(OutboxRow.id.in_(ids))
+        .order_by(OutboxRow.id)
+        .execution_options(populate_existing=True)
+    )
+    return [
+        ClaimedRow(
+            id=row.id,
+            story_id=row.story_id,
+            channel_id=row.channel_id,
+            kind=row.kind,
+            revision=row.revision,
+            payload=dict(row.payload or {}),
+            attempts=row.attempts,
+            platform=channel.platform,
+            channel=channel.external_id,
+            published_at=row.published_at,
+            created_at=row.created_at,
+        )
+        for row, channel in rows
+    ]
+
+
+def _mine(row_id: int, owner: str) -> Any:
+    # A sender whose lease expired and was taken over must not overwrite the new owner's outcome.
+    return and_(OutboxRow.id == row_id, OutboxRow.lease_owner == owner, OutboxRow.state == SENDING)
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, owner: str, message_id: str, thread_id: str | None, now: datetime
+) -> bool:
+    result = await session.execute(
+        update(OutboxRow)
+        .where(_mine(row_id, owner))
+        .values(
+            state=SENT,
+            message_id=message_id,
+            thread_id=thread_id,
+            sent_at=now,
+            lease_owner=None,
+            lease_until=None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_retry(
+    session: AsyncSession,
+    row_id: int,
+    owner: str,
+    error: str,
+    retry_at: datetime,
+    *,
+    count_attempt: bool = True,
+) -> bool:
+    """Back to pending until `retry_at`; a rate limit does not use up one of the row's attempts."""
+    values: dict[str, Any] = {
+        "state": PENDING,
+        "next_attempt_at": retry_at,
+        "last_error": error,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if not count_attempt:
+        values["attempts"] = OutboxRow.attempts - 1
+    result = await session.execute(
+        update(OutboxRow)
+        .where(_mine(row_id, owner))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_dead(session: AsyncSession, row_id: int, owner: str, error: str) -> bool:
+    result = await session.execute(
+        update(OutboxRow)
+        .where(_mine(row_id, owner))
+        .values(state=DEAD, last_error=error, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def first_alert_in_channel(
+    session: AsyncSession, story_id: int, channel_id: int
+) -> tuple[str, str | None] | None:
+    """(message id, thread id) of the story's sent NEW alert in that channel: updates reply under it."""
+    row = (
+        await session.execute(
+            select(OutboxRow.message_id, OutboxRow.thread_id)
+            .where(
+                OutboxRow.story_id == story_id,
+                OutboxRow.channel_id == channel_id,
+                OutboxRow.kind == AlertKind.NEW.value,
+                OutboxRow.state == SENT,
+            )
+            .order_by(OutboxRow.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None or row.message_id is None:
+        return None
+    return row.message_id, row.thread_id

@@ -1,0 +1,1 @@
+"""Logs, metrics and health: how an operator sees what Wirewatch is doing."""

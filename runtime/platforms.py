@@ -1,0 +1,61 @@
+"""The chat platforms this process talks to, built from settings through each adapter's runtime contract.
+
+Slack when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, Discord when DISCORD_TOKEN is set, and the
+console when neither is: alerts print to the terminal and `/news` lines are read from stdin.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config.settings import Settings
+from delivery.ports import ChatPoster
+
+
+class PlatformRuntime(Protocol):
+    """What `handlers/{console,slack,discord_bot}.py` return (see docs/architecture.md)."""
+
+    platform: str
+    poster: ChatPoster
+
+    async def start_posting(self) -> None: ...
+
+    async def start_listening(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def configured_platforms(settings: Settings) -> list[str]:
+    platforms = []
+    if settings.slack_enabled:
+        platforms.append("slack")
+    if settings.discord_enabled:
+        platforms.append("discord")
+    return platforms or ["console"]
+
+
+def build_platform_runtimes(
+    settings: Settings,
+    news: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    stdin: bool,
+) -> list[PlatformRuntime]:
+    """One runtime per configured platform; adapters are imported only when configured."""
+    runtimes: list[PlatformRuntime] = []
+    for platform in configured_platforms(settings):
+        if platform == "slack":
+            from handlers.slack import build_slack_runtime  # type: ignore[import-not-found]
+
+            runtimes.append(build_slack_runtime(settings, news, sessions))
+        elif platform == "discord":
+            from handlers.discord_bot import build_discord_runtime  # type: ignore[import-not-found]
+
+            runtimes.append(build_discord_runtime(settings, news, sessions))
+        else:
+            from handlers.console import build_console_runtime  # type: ignore[import-not-found]
+
+            runtimes.append(build_console_runtime(settings, news, sessions, stdin=stdin))
+    return runtimes
