@@ -21,12 +21,12 @@ from feeds.schedule import FeedPoller
 from feeds.sources import sync_feeds_file
 from handlers.views import ChannelRef
 from runtime.ingest import Ingestor
-from stories.model import Alert, AlertKind, PostedMessage
-from stories.pipeline import StoryPipeline
-from stories.topics import load_topics
 from storage import channels_repo
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import EntryRow, FeedRow, OutboxRow
+from stories.model import Alert, AlertKind, PostedMessage
+from stories.pipeline import StoryPipeline
+from stories.topics import load_topics
 from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
 
 # Three different border events: the pipeline must keep them apart as three stories.
@@ -97,12 +97,18 @@ class Desk:
         await upgrade_database(self.engine)
         async with self.sessions.begin() as session:
             await sync_feeds_file(session, feeds_file, datetime.now(UTC))
-            channel = await channels_repo.ensure_channel(session, ChannelRef("console", "desk"), datetime.now(UTC))
-            await channels_repo.subscribe(session, channel.id, "venezuela-colombia-border", "test", datetime.now(UTC))
+            channel = await channels_repo.ensure_channel(
+                session, ChannelRef("console", "desk"), datetime.now(UTC)
+            )
+            await channels_repo.subscribe(
+                session, channel.id, "venezuela-colombia-border", "test", datetime.now(UTC)
+            )
 
     async def poll_now(self) -> None:
         async with self.sessions.begin() as session:
-            await session.execute(update(FeedRow).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1)))
+            await session.execute(
+                update(FeedRow).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
         await self.poller.tick()
 
     async def count(self, model: type, *where: object) -> int:
@@ -120,7 +126,9 @@ async def server() -> AsyncIterator[FeedServer]:
         yield running
 
 
-async def test_backlog_silent_new_alerted_old_stored_restart_quiet(server: FeedServer, tmp_path: Path) -> None:
+async def test_backlog_silent_new_alerted_old_stored_restart_quiet(
+    server: FeedServer, tmp_path: Path
+) -> None:
     now = datetime.now(UTC)
     backlog = [border_item("backlog", now - timedelta(hours=1)), city_item("parks", now - timedelta(hours=1))]
     url = server.feed("/wire.xml", rss_document("Wire", backlog))
