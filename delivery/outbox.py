@@ -116,14 +116,22 @@ async def enqueue_alerts(
                 await channels_repo.count_skipped(session, target.channel.id, target.muted_by_topic)
                 metrics.ALERTS_SKIPPED_MUTED.inc()
                 continue
+            row_kind, row_payload = kind, payload
+            if kind is AlertKind.UPDATE and not await _first_alert_queued(
+                session, story.story_id, target.channel.id
+            ):
+                # This channel never got the story (it came in a feed's backlog, or arrived while the
+                # channel was muted or unsubscribed): an update with no thread to go in is news here,
+                # so it is posted as the story's first alert, showing the current figures.
+                row_kind, row_payload = AlertKind.NEW, {}
             statement = (
                 _insert(session)
                 .values(
                     story_id=story.story_id,
                     channel_id=target.channel.id,
-                    kind=kind.value,
+                    kind=row_kind.value,
                     revision=story.revision,
-                    payload=payload,
+                    payload=row_payload,
                     state=PENDING,
                     attempts=0,
                     next_attempt_at=now,
@@ -135,9 +143,18 @@ async def enqueue_alerts(
             )
             if (await session.execute(statement)).first() is not None:
                 inserted += 1
-                metrics.ALERTS_ENQUEUED.labels(kind=kind.value).inc()
+                metrics.ALERTS_ENQUEUED.labels(kind=row_kind.value).inc()
     await session.flush()
     return inserted
+
+
+async def _first_alert_queued(session: AsyncSession, story_id: int, channel_id: int) -> bool:
+    query = select(OutboxRow.id).where(
+        OutboxRow.story_id == story_id,
+        OutboxRow.channel_id == channel_id,
+        OutboxRow.kind == AlertKind.NEW.value,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def enqueue_notice(session: AsyncSession, channel_id: int, text: str, now: datetime) -> int:

@@ -192,6 +192,26 @@ async def test_update_rows_carry_their_changes(sqlite_engine: AsyncEngine) -> No
     assert outbox.changes_from_payload(update_row.payload) == (change,)
 
 
+async def test_an_update_to_a_channel_that_never_got_the_story_is_its_first_alert(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(sqlite_engine)
+    await add_channel(sessions, "newsdesk")
+    story = await add_story(sessions)
+    await enqueue(sessions, [story_event(story)])
+    late = await add_channel(sessions, "late-desk")  # subscribed after the first alert went out
+    story.revision = 2
+    change = FigureChange(
+        "deserters", KeyFigure(326.0, "326", "deserters"), KeyFigure(411.0, "411", "deserters")
+    )
+
+    assert await enqueue(sessions, [story_event(story, StoryEventKind.UPDATE, changes=(change,))]) == 2
+
+    rows = {(r.channel_id, r.kind, r.revision) for r in await outbox_rows(sessions)}
+    assert (late, "new", 2) in rows  # no thread to reply in: the story itself, with current figures
+    assert sum(kind == "update" for _, kind, _ in rows) == 1  # the newsdesk gets the threaded update
+
+
 async def test_muted_channel_gets_no_row_and_counts_the_skip(sqlite_engine: AsyncEngine) -> None:
     sessions = session_factory(sqlite_engine)
     muted = await add_channel(sessions, "muted-desk")
