@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.outbox import ClaimedRow, changes_from_payload, figure_from_dict
-from storage.models import StoryRow
+from storage.models import StoryRevisionRow, StoryRow
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
 
 
@@ -43,4 +46,20 @@ async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
     story = await session.get(StoryRow, row.story_id)
     if story is None:
         return None
-    return Alert(kind=kind, story=cluster_from_row(story), changes=changes_from_payload(row.payload))
+    cluster = cluster_from_row(story)
+    if kind is AlertKind.NEW and row.revision < (story.revision or 1):
+        # The story was revised before this first alert went out (same poll, or an outage): the alert shows
+        # the figures of its own revision, and the queued update that follows in its thread says what changed.
+        cluster = await _as_of_revision(session, cluster, row.revision)
+    return Alert(kind=kind, story=cluster, changes=changes_from_payload(row.payload))
+
+
+async def _as_of_revision(session: AsyncSession, cluster: StoryCluster, revision: int) -> StoryCluster:
+    query = select(StoryRevisionRow.figures).where(
+        StoryRevisionRow.story_id == cluster.story_id, StoryRevisionRow.revision == revision
+    )
+    stored = (await session.execute(query)).scalar_one_or_none()
+    if stored is None:
+        return cluster
+    figures = tuple(f for f in (figure_from_dict(d) for d in stored if isinstance(d, dict)) if f is not None)
+    return dataclasses.replace(cluster, figures=figures, revision=revision)

@@ -230,3 +230,18 @@ async def refresh_entries(session: AsyncSession, rows: Sequence[dict[str, Any]])
 async def add_revisions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(StoryRevisionRow.__table__), list(rows))
+
+
+async def latest_revision_times(session: AsyncSession, story_ids: Sequence[int]) -> dict[int, datetime]:
+    """For revised stories: when the entry behind their latest revision was published (else first seen)."""
+    times: dict[int, datetime] = {}
+    for chunk in _chunks(list(story_ids)):
+        query = (
+            select(StoryRevisionRow.story_id, EntryRow.published_at, EntryRow.first_seen_at)
+            .join(EntryRow, EntryRow.id == StoryRevisionRow.entry_id)
+            .where(StoryRevisionRow.story_id.in_(chunk))
+            .order_by(StoryRevisionRow.story_id, StoryRevisionRow.revision)
+        )
+        for story_id, published, first_seen in await session.execute(query):
+            times[story_id] = published or first_seen  # ordered by revision: the last one wins
+    return times

@@ -125,6 +125,11 @@ def _same_thing(a: KeyFigure, b: KeyFigure) -> bool:
     """Two values of one quantity: same unit, overlapping words, and a plausible revision (not 20 -> 411)."""
     if a.unit != b.unit or not _comparable(a, b, REVISION_RATIO):
         return False
+    return _same_words(a, b)
+
+
+def _same_words(a: KeyFigure, b: KeyFigure) -> bool:
+    """What the two figures count overlaps by at least half of the shorter description."""
     words_a, words_b = what_words(a), what_words(b)
     if not words_a or not words_b:
         return False
@@ -148,17 +153,41 @@ def _revisions(
     is left unpaired and they are comparable (a translation's "militares" for "members"), they pair as a
     guess.
     """
-    old_values = {figure_value_key(figure) for figure in old}
-    new_values = {figure_value_key(figure) for figure in new}
-    old_left = [figure for figure in old if figure_value_key(figure) not in new_values]
-    new_left = [figure for figure in new if figure_value_key(figure) not in old_values]
+    old_left, new_left = list(old), list(new)
+    # The same thing with the same value is unchanged; settle those first, so that an old value quoted
+    # again for context ("411, up from 326 a day earlier") cannot hide the revision of that very count.
+    for figure in list(new_left):
+        partner = next(
+            (
+                c
+                for c in old_left
+                if figure_value_key(c) == figure_value_key(figure) and _same_words(c, figure)
+            ),
+            None,
+        )
+        if partner is not None:
+            old_left.remove(partner)
+            new_left.remove(figure)
     pairs: list[tuple[KeyFigure, KeyFigure]] = []
     for figure in list(new_left):
-        partner = next((candidate for candidate in old_left if _same_thing(candidate, figure)), None)
+        partner = next(
+            (
+                c
+                for c in old_left
+                if figure_value_key(c) != figure_value_key(figure) and _same_thing(c, figure)
+            ),
+            None,
+        )
         if partner is not None:
             pairs.append((partner, figure))
             old_left.remove(partner)
             new_left.remove(figure)
+    # Whatever is left with a value found on the other side is the same figure in other words (a
+    # translation's "militares" for "members"): unchanged.
+    new_values = {figure_value_key(figure) for figure in new}
+    old_values = {figure_value_key(figure) for figure in old}
+    old_left = [figure for figure in old_left if figure_value_key(figure) not in new_values]
+    new_left = [figure for figure in new_left if figure_value_key(figure) not in old_values]
     if not pairs and len(old_left) == 1 and len(new_left) == 1 and _comparable(*old_left, *new_left):
         return [(old_left[0], new_left[0])], True
     return pairs, False

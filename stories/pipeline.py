@@ -140,6 +140,8 @@ class _StoryState:
     # Each entry of the story: a new entry may tell the facts of any of them (the Spanish copy, the update).
     members: list[cluster.StoryFacts] = field(default_factory=list)
     pending_key: int = 0  # for stories created in this batch: their key in the batch's index until inserted
+    # When the current figures were reported (the latest update's entry); None = the first entry's time.
+    figures_time: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -379,6 +381,9 @@ class StoryPipeline:
             )
             for story_id, row in rows.items()
         }
+        revised = [story_id for story_id, row in rows.items() if (row.revision or 1) > 1]
+        for story_id, reported in (await stories_repo.latest_revision_times(session, revised)).items():
+            states[story_id].figures_time = reported
         by_facts = {story_id for ids in found.figure_stories.values() for story_id in ids}
         for member in await stories_repo.load_story_members(session, by_facts):
             lead = member.content if len(member.content) > len(member.summary) else member.summary
@@ -597,9 +602,12 @@ class _Batch:
         state.facts.names = state.facts.names | item.print.names
         state.members.append(cluster.StoryFacts(tuple(item.figures), item.print.names, item.time))
         changes: tuple[FigureChange, ...] = ()
-        if cluster.is_later(item.time, state.facts.time):
+        # A copy older than the figures the story now shows (a late translation of the first report) is
+        # not an update: it would turn 411 back into 326.
+        if cluster.is_later(item.time, state.figures_time or state.facts.time):
             changes = cluster.figure_changes(state.facts.figures, item.figures)
         if changes:
+            state.figures_time = item.time
             merged = cluster.merge_figures(state.facts.figures, changes)
             state.facts.figures = merged
             row.figures = [figure_to_json(figure) for figure in merged]

@@ -115,6 +115,17 @@ def test_a_revised_count_is_a_change_and_unchanged_figures_are_not() -> None:
     assert figure_changes(REFERENCE_FIGURES, REFERENCE_FIGURES) == ()
 
 
+def test_the_old_value_quoted_for_context_does_not_hide_the_revision() -> None:
+    # "411 members ..., up from 326 a day earlier": 326 appears again, but it no longer counts the members.
+    revised = (
+        fig(411, "members of Venezuela's armed forces"),
+        fig(326, "day earlier"),
+        *REFERENCE_FIGURES[1:],
+    )
+    changes = figure_changes(REFERENCE_FIGURES, revised)
+    assert [(c.old.value, c.new.value) for c in changes if c.old and c.new] == [(326, 411)]
+
+
 def test_an_extra_figure_or_an_implausible_jump_is_not_a_change() -> None:
     assert figure_changes(REFERENCE_FIGURES, (*REFERENCE_FIGURES, fig(12, "journalists", None))) == ()
     jump = (fig(20, "deserters"),)

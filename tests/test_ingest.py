@@ -168,3 +168,51 @@ async def test_backlog_silent_new_alerted_old_stored_restart_quiet(
     assert await restarted.count(EntryRow) == 4
     assert await restarted.count(OutboxRow, OutboxRow.state == "sent") == 1
     await restarted.close()
+
+
+DESERTERS = (
+    "A total of {n} members of Venezuela's armed forces have deserted and crossed into Colombia since "
+    "Saturday, Migración Colombia said.{extra} At least 20 deserters arrived in Cúcuta on Tuesday, and the "
+    "armed forces number about 365,000."
+)
+
+
+async def test_first_report_and_its_revision_in_one_poll_read_in_order(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    url = server.feed("/wire.xml", rss_document("Wire", [city_item("parks", now - timedelta(hours=2))]))
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text(f'[[feeds]]\nname = "Wire"\nurl = "{url}"\nlanguage = "en"\n', encoding="utf-8")
+    settings = load_settings(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'store.db'}", DELIVERY_CHANNEL_INTERVAL_SECONDS=0
+    )
+    poster = RecordingPoster()
+    desk = Desk(settings, poster)
+    await desk.start(feeds_file)
+    await desk.poll_now()  # backlog
+
+    first = FeedItem(
+        title="326 Venezuelan troops have deserted to Colombia",
+        link="https://wire.example/326",
+        summary=DESERTERS.format(n=326, extra=""),
+        published=now - timedelta(minutes=40),
+    )
+    revised = FeedItem(
+        title="Venezuelan military deserters in Colombia rise to 411",
+        link="https://wire.example/411",
+        summary=DESERTERS.format(n=411, extra=" The count was 326 a day earlier."),
+        published=now - timedelta(minutes=5),
+    )
+    server.feed("/wire.xml", rss_document("Wire", [revised, first]))  # newest first, as feeds list them
+    await desk.poll_now()
+    await desk.sender.drain()
+
+    kinds = [alert.kind for _, alert in poster.posted]
+    assert kinds == [AlertKind.NEW, AlertKind.UPDATE]
+    new_alert, update = poster.posted[0][1], poster.posted[1][1]
+    assert new_alert.story is not None
+    shown = {figure.value for figure in new_alert.story.figures}
+    assert 326 in shown and 411 not in shown  # the first alert reads as the first report did
+    assert [(c.old.value, c.new.value) for c in update.changes if c.old and c.new] == [(326, 411)]
+    await desk.close()

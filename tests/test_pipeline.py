@@ -196,6 +196,27 @@ async def test_revised_count_is_an_update_with_a_new_revision(
         assert revisions[1].changes[0]["new"]["value"] == 411
 
 
+async def test_a_late_copy_of_the_first_report_does_not_undo_an_update(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    revised = entry(
+        "a2",
+        "afp",
+        TITLE.replace("326", "411"),
+        REFERENCE.replace("326", "411"),
+        published=PUBLISHED + timedelta(hours=6),
+    )
+    # The feed lists newest first: the batch must still fold the first report before the revision.
+    events = await run(engine, pipeline, "afp", [revised, entry("a1", "afp", TITLE, REFERENCE)])
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.UPDATE]
+    # The Spanish version of the first report (326) arrives later, in another poll: a copy, not 411 -> 326.
+    late = entry("b1", "efe", SPANISH_TITLE, SPANISH, published=PUBLISHED + timedelta(hours=1))
+    events += await run(engine, pipeline, "efe", [late])
+    assert events[2].kind == StoryEventKind.DUPLICATE
+    assert events[2].story.story_id == events[0].story.story_id
+    assert 411 in {figure.value for figure in events[2].story.figures}
+
+
 async def test_copies_inside_one_batch_fold_together(engine: AsyncEngine, pipeline: StoryPipeline) -> None:
     batch = [
         entry("a1", "afp", TITLE, REFERENCE),
