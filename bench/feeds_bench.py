@@ -24,6 +24,7 @@ from typing import Any
 import fastfeedparser
 import feedparser
 
+from config.corpus import corpus_dir
 from config.settings import Settings, load_settings
 from feeds.html_text import html_to_text
 from feeds.links import canonical_link
@@ -38,7 +39,7 @@ from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
 FEEDS = 200
 ENTRIES = 50
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = corpus_dir()
 
 _PARAGRAPH = (
     "<p>Cientos de migrantes cruzaron el puente Simón Bolívar entre San Antonio del Táchira y Cúcuta "

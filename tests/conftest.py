@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from config.corpus import shared_dir
 from storage.db import create_engine, upgrade_database
 
 POSTGRES_ENV = "WIREWATCH_TEST_POSTGRES_URL"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
+SHARED = shared_dir()
 CORPUS = SHARED / "corpus"
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.corpus import corpus_dir
 from config.settings import DEFAULT_TOPICS_FILE
 from stories.cleanup import clean_text
 from stories.detect import detect
@@ -37,7 +38,7 @@ from tests.eval.metrics import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LEO2166_DIR = PROJECT_ROOT.parent / "shared" / "corpus" / "feeds-real" / "leo2166-news-scraper"
+LEO2166_DIR = corpus_dir() / "feeds-real" / "leo2166-news-scraper"
 JUDGED_FILE = DATA_DIR / "leo2166_judged.toml"
 TARGETS = {"detection precision": 0.95, "detection recall": 0.92, "grouping F1": 0.95,
            "figures precision": 0.90, "figures recall": 0.90}  # fmt: skip
