@@ -8,7 +8,6 @@ channel sees its alerts in order. States: pending → sending → sent, or dead 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,8 @@ from sqlalchemy.orm import aliased
 from observability import metrics
 from storage import channels_repo
 from storage.models import ChannelRow, OutboxRow
-from stories.model import AlertKind, FigureChange, KeyFigure, StoryEvent, StoryEventKind
+from storage.story_records import change_to_json, changes_from_json
+from stories.model import AlertKind, FigureChange, StoryEvent, StoryEventKind
 
 PENDING = "pending"
 SENDING = "sending"
@@ -59,26 +59,12 @@ def idempotency_key(outbox_id: int) -> str:
     return f"wwo-{outbox_id}"
 
 
-def figure_to_dict(figure: KeyFigure | None) -> dict[str, Any] | None:
-    return None if figure is None else dataclasses.asdict(figure)
-
-
-def figure_from_dict(data: dict[str, Any] | None) -> KeyFigure | None:
-    if not data:
-        return None
-    known = {f.name for f in dataclasses.fields(KeyFigure)}
-    return KeyFigure(**{k: v for k, v in data.items() if k in known})
-
-
 def changes_to_payload(changes: Sequence[FigureChange]) -> list[dict[str, Any]]:
-    return [{"what": c.what, "old": figure_to_dict(c.old), "new": figure_to_dict(c.new)} for c in changes]
+    return [change_to_json(change) for change in changes]
 
 
 def changes_from_payload(payload: dict[str, Any]) -> tuple[FigureChange, ...]:
-    return tuple(
-        FigureChange(what=c["what"], old=figure_from_dict(c.get("old")), new=figure_from_dict(c.get("new")))
-        for c in payload.get("changes", ())
-    )
+    return changes_from_json(payload.get("changes"))
 
 
 def _insert(session: AsyncSession) -> Any:

@@ -28,7 +28,8 @@ from handlers.views import Caller, ChannelRef, NewsReply, ReplySection, StoryLin
 from storage import channels_repo
 from storage.models import ChannelRow, EntryRow, FeedRow, StoryRevisionRow, StoryRow
 from storage.search import SearchHit, recent_stories, search_stories
-from stories.model import FigureChange, KeyFigure, Topic
+from storage.story_records import figures_from_json
+from stories.model import FigureChange, Topic
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +81,6 @@ def mute_ended_notice(topic: str, skipped: int, *, muted_for: timedelta | None =
 def _hours_text(period: timedelta) -> str:
     hours = math.ceil(period.total_seconds() / 3600)
     return f"{hours // 24}d" if hours % 24 == 0 and hours >= 48 else f"{hours}h"
-
-
-def figures_from_json(values: Sequence[Any]) -> tuple[KeyFigure, ...]:
-    """KeyFigures from the dicts the pipeline stores; malformed items are skipped, not fatal."""
-    figures = []
-    for value in values or ():
-        if not isinstance(value, dict):
-            continue
-        try:
-            figures.append(
-                KeyFigure(
-                    value=float(value.get("value", 0.0)),
-                    text=str(value.get("text", "")),
-                    what=str(value.get("what", "")),
-                    unit=value.get("unit"),
-                    score=float(value.get("score", 0.0) or 0.0),
-                )
-            )
-        except (TypeError, ValueError):
-            continue
-    return tuple(figures)
 
 
 def _change_line(change: Any) -> str | None:
