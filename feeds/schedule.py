@@ -132,11 +132,16 @@ class FeedPoller:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
         self._slots = max(settings.fetch_concurrency, 1)
+        self._leasing = True
 
     async def aclose(self) -> None:
         """Close the HTTP session (if created here) and the parser's pool (if it owns one)."""
         await self._fetcher.aclose()
         self._parser.close()
+
+    def stop_leasing(self) -> None:
+        """Let a running tick finish the polls it started but lease nothing more (graceful shutdown)."""
+        self._leasing = False
 
     async def tick(self) -> TickSummary:
         """Lease and poll feeds until none is due; at most FETCH_CONCURRENCY are in flight at once."""
@@ -148,7 +153,7 @@ class FeedPoller:
         try:
             while True:
                 free = self._slots - len(running)
-                if not exhausted and (free >= batch or (free > 0 and not running)):
+                if self._leasing and not exhausted and (free >= batch or (free > 0 and not running)):
                     leased = await self._lease(free)
                     exhausted = len(leased) < free
                     for lease in leased:

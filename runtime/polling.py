@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
-from feeds.schedule import EntrySink, FeedPoller, FeedPollResult
+from feeds.schedule import EntrySink, FeedPoller, FeedPollResult, LeasedFeed
 from observability import metrics
 from runtime.heartbeat import LoopBeat
 from storage import feeds_repo
@@ -51,8 +51,8 @@ class MonitoredPoller(FeedPoller):
 
     beat: LoopBeat
 
-    async def poll_leased(self, feed_id: int) -> FeedPollResult:
-        result = await super().poll_leased(feed_id)
+    async def poll_leased(self, lease: LeasedFeed) -> FeedPollResult:
+        result = await super().poll_leased(lease)
         metrics.FEED_POLLS.labels(outcome=result.outcome).inc()
         if result.error_kind:
             metrics.FEED_FETCH_ERRORS.labels(kind=result.error_kind).inc()
@@ -131,6 +131,8 @@ class PollingService:
         """
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        # Under steady load a tick keeps leasing while feeds are due; from here it only finishes its polls.
+        self.poller.stop_leasing()
         current = self._current
         if current is not None and not current.done():
             try:

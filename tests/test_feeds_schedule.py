@@ -418,13 +418,56 @@ async def test_scheduler_runs_the_tick(
         polled.set()
 
     poller = FeedPoller(sessions, settings, sink)
+    tick_finished = asyncio.Event()
+    original_tick = poller.tick
+
+    async def tick_then_signal() -> object:
+        try:
+            return await original_tick()
+        finally:
+            tick_finished.set()
+
+    # The test must not tear the store down under a tick still recording its poll (the run would hang).
+    poller.tick = tick_then_signal  # type: ignore[method-assign]
     scheduler = AsyncIOScheduler(timezone=UTC)
     job = install_poller(scheduler, poller, settings)
     assert job.id == TICK_JOB_ID and job.coalesce is True and job.max_instances == 1
     assert job.trigger.jitter and job.trigger.interval == timedelta(seconds=settings.scheduler_tick_seconds)
     scheduler.start()
     try:
-        await asyncio.wait_for(polled.wait(), timeout=10)
+        await asyncio.wait_for(tick_finished.wait(), timeout=10)
     finally:
         scheduler.shutdown(wait=False)
         await poller.aclose()
+    assert polled.is_set()
+
+
+async def test_stop_leasing_lets_the_tick_finish_without_taking_more_feeds(
+    server: FeedServer,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    poller_parts,
+) -> None:
+    one_at_a_time = settings.model_copy(update={"fetch_concurrency": 1})
+    started, release = asyncio.Event(), asyncio.Event()
+    body = rss_document("First", items(1, prefix="first"))
+
+    async def held_until_released(request: web.Request) -> web.StreamResponse:
+        started.set()
+        await asyncio.wait_for(release.wait(), timeout=5)
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    await add_feed(sessions, "First", server.route("/first.xml", held_until_released))
+    await add_feed(sessions, "Second", server.feed("/second.xml", rss_document("Second", items(1))))
+    poller = make_poller(sessions, one_at_a_time, poller_parts)
+    try:
+        ticking = asyncio.create_task(poller.tick())
+        await asyncio.wait_for(started.wait(), timeout=5)
+        poller.stop_leasing()
+        release.set()
+        summary = await asyncio.wait_for(ticking, timeout=5)
+    finally:
+        await poller.aclose()
+    assert [result.outcome for result in summary.results] == ["fetched"]
+    assert server.hits("/second.xml") == 0  # still due, left for the next process
+    assert (await load(sessions, "Second")).lease_owner is None
