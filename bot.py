@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from cli.ask_cmd import ask
 from cli.db_cmd import db_app
@@ -13,6 +14,7 @@ from cli.feeds_cmd import feeds_app
 from cli.run_cmd import run
 from cli.scan_cmd import scan
 from config.settings import ConfigurationError
+from storage.db import describe_database_error
 
 app = typer.Typer(
     name="wirewatch",
@@ -33,6 +35,10 @@ def main() -> None:
     except ConfigurationError as error:
         # One clear line naming the variable; a traceback would bury it.
         print(error, file=sys.stderr)
+        sys.exit(2)
+    except DBAPIError as error:
+        # The store cannot be opened (missing directory, server down, wrong credentials): say which.
+        print(describe_database_error(error), file=sys.stderr)
         sys.exit(2)
 
 

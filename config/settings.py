@@ -88,6 +88,14 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        fmt = value.lower()
+        if fmt not in {"auto", "json", "console"}:
+            raise ValueError("must be auto, json or console")
+        return fmt
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
@@ -99,6 +107,11 @@ class Settings(BaseSettings):
     def _coherent_polling(self) -> Settings:
         if self.poll_min_seconds > self.poll_max_seconds:
             raise ValueError("POLL_MIN_SECONDS must not exceed POLL_MAX_SECONDS")
+        slack_credentials = self.slack_bot_token or self.slack_client_id or self.slack_app_token
+        if slack_credentials and self.slack_signing_secret is None:
+            # Without it Slack requests cannot be verified; silently falling back to the console would
+            # leave a newsroom wondering why the bot never answers.
+            raise ValueError("SLACK_SIGNING_SECRET is required when a Slack token or client ID is set")
         return self
 
     @property
@@ -115,7 +128,10 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError) -> str:
     """One line naming the variable, instead of pydantic's multi-line report."""
     first = error.errors()[0]
-    location = first.get("loc") or ("settings",)
+    if not first.get("loc"):
+        # A rule across several variables: its message names them.
+        return "configuration error: " + first.get("msg", "invalid settings").removeprefix("Value error, ")
+    location = first["loc"]
     name = str(location[0]).upper()
     fields = Settings.model_fields
     for field_name, info in fields.items():

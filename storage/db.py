@@ -15,8 +15,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
+
+from config.settings import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same in every Wirewatch process sharing one PostgreSQL.
@@ -51,6 +54,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for DATABASE_URL; in-memory SQLite keeps one shared connection."""
     target = async_url(url)
+    parsed = make_url(target)
+    if parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(url):
+        folder = Path(parsed.database or "").expanduser().resolve().parent
+        if not folder.is_dir():
+            # SQLite would only say "unable to open database file"; name the real problem.
+            raise ConfigurationError(f"configuration error: DATABASE_URL: folder {folder} does not exist")
     if is_memory_sqlite(url):
         kwargs.setdefault("poolclass", StaticPool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
@@ -76,17 +85,15 @@ def _alembic_config(connection: Connection) -> Config:
 def _upgrade_on(connection: Connection, revision: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         # Several workers may start together: one migrates, the others wait here and then find nothing to do.
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        try:
-            command.upgrade(_alembic_config(connection), revision)
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    else:
-        command.upgrade(_alembic_config(connection), revision)
+        # A transaction-level lock: PostgreSQL releases it when this transaction commits (or rolls back), so a
+        # waiter never gets in before the migrated schema is committed, and a failed start cannot leave the
+        # lock held on a pooled connection. (A session lock released before the commit let waiters in early.)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    command.upgrade(_alembic_config(connection), revision)
 
 
 async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply Alembic migrations on this engine (`bot.py db upgrade`, and every start)."""
+    """Apply Alembic migrations on this engine (`bot.py db upgrade`, and every start), in one transaction."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade_on, revision)
 
@@ -101,3 +108,9 @@ async def open_store(url: str, *, migrate: bool = True, **kwargs: Any) -> AsyncI
         yield engine
     finally:
         await engine.dispose()
+
+
+def describe_database_error(error: DBAPIError) -> str:
+    """One line for an operator: the driver's own first line of why the store could not be used."""
+    reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    return f"database error: the store cannot be used: {reason} (check DATABASE_URL, or --db for scan)"

@@ -66,7 +66,9 @@ def test_min_above_max_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_secrets_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
-    assert "xoxb-very-secret" not in repr(load_settings())
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "signing-very-secret")
+    shown = repr(load_settings())
+    assert "xoxb-very-secret" not in shown and "signing-very-secret" not in shown
 
 
 def test_cli_bad_config_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -83,3 +85,47 @@ def test_cli_bad_config_is_one_line_without_traceback(tmp_path: Path) -> None:
         "configuration error: POLL_INTERVAL_SECONDS: "
         "Input should be a valid integer, unable to parse string as an integer"
     ]
+
+
+def _run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [("db", "upgrade"), ("feeds", "list"), ("run", "--for-seconds", "1", "--no-stdin")]
+)
+def test_unusable_database_is_one_line_without_traceback(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = _run_bot(tmp_path, *args, DATABASE_URL=f"sqlite:///{tmp_path}/missing/dir/store.db")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"configuration error: DATABASE_URL: folder {tmp_path}/missing/dir does not exist"
+    ]
+
+
+def test_unreachable_database_server_is_one_line_without_traceback(tmp_path: Path) -> None:
+    result = _run_bot(tmp_path, "db", "upgrade", DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("database error: the store cannot be used:")
+
+
+def test_slack_token_without_signing_secret_is_refused(tmp_path: Path) -> None:
+    result = _run_bot(tmp_path, "db", "upgrade", SLACK_BOT_TOKEN="xoxb-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: SLACK_SIGNING_SECRET is required when a Slack token or client ID is set"
+    )
+
+
+def test_unknown_log_format_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigurationError, match=r"^configuration error: LOG_FORMAT:"):
+        load_settings()
