@@ -6,6 +6,7 @@
   DISCORD_GUILD_ID at once, else globally, which Discord may take a while to show), subscribes
   DISCORD_ALERT_CHANNEL to the beat, and connects to the gateway in the background;
 - `stop()`: closes both clients and puts discord.py's endpoints back.
+Building it masks interaction tokens in discord.py's DEBUG logs (`handlers.discord_logs`).
 Both starts log the invite URL with exactly the scopes and permissions the bot needs.
 """
 
@@ -28,6 +29,7 @@ from handlers.discord_commands import (
     NewsCommandTree,
 )
 from handlers.discord_endpoints import announced_gateway, point_discord_at
+from handlers.discord_logs import install_token_redaction
 from handlers.discord_poster import PLATFORM, DiscordPoster, posting_client
 from handlers.views import ChannelRef
 from storage import channels_repo
@@ -113,6 +115,8 @@ class DiscordRuntime:
     ) -> None:
         if settings.discord_token is None:
             raise ConfigurationError("configuration error: DISCORD_TOKEN: needed to start Discord")
+        # At DEBUG discord.py logs the URLs (and gateway payloads) that carry interaction tokens.
+        install_token_redaction()
         # Wirewatch never joins voice: discord.py's start-up warnings about voice libraries only mislead.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False

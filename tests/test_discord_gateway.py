@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import discord
 import pytest
 from discord.gateway import DiscordWebSocket
@@ -17,14 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
 from handlers.discord_bot import INVITE_PERMISSIONS, DiscordRuntime, build_discord_runtime
-from handlers.discord_commands import FAILURE, SHARED_BELOW
+from handlers.discord_commands import DEFER_AFTER_SECONDS, FAILURE, SHARED_BELOW
 from handlers.help_text import COMMAND_NAMES
 from handlers.views import Caller, ChannelRef, NewsReply
 from storage import channels_repo
 from storage.db import session_factory
 from stories.model import Alert, AlertKind, StoryCluster
 from stories.topics import TopicCatalog, load_topics
-from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, FakeDiscordAPI, FakeInteraction
+from tests.fakes.discord_api import (
+    BOT_TOKEN,
+    EPHEMERAL_FLAG,
+    RESPONSE_DEADLINE_SECONDS,
+    FakeDiscordAPI,
+    FakeInteraction,
+)
 from tests.fakes.discord_gateway import GUILDS_INTENT, MANAGE_CHANNELS, FakeDiscordGateway, FakeGuild
 from tests.test_discord_commands import StandInNews
 
@@ -78,7 +85,8 @@ async def world(sqlite_engine: AsyncEngine, catalog: TopicCatalog) -> AsyncItera
         )
         news = StandInNews()
         runtime = build_discord_runtime(settings, news, session_factory(sqlite_engine), catalog=catalog)
-        # Answers here must not be deferred however loaded the machine is; one test lowers it on purpose.
+        # Answers here must not be deferred however loaded the machine is; some tests lower it on purpose.
+        # The fake still holds the first answer to Discord's 3 seconds (a stand-in answers at once).
         runtime.commands.defer_after = 30.0
         await runtime.start_posting()
         await runtime.start_listening()
@@ -313,3 +321,118 @@ async def test_a_crash_in_the_command_layer_gets_one_polite_line(
     assert callback["data"]["flags"] & EPHEMERAL_FLAG
     assert "database is on fire" not in callback["data"]["content"]
     await wait_until(lambda: "news feeds failed" in caplog.text, "the error log")
+
+
+# --- Discord's deadlines: first response within 3 s, follow-ups within 15 minutes --------------------------
+CALLBACK_PATH = r"/interactions/\d+/[^/]+/callback"
+
+
+async def wait_past_deadline(world: World, interaction: FakeInteraction) -> None:
+    """Until the fake's deadline for `interaction` has passed (waiting, not a timing assertion)."""
+    await wait_until(lambda: interaction.age() > world.api.response_deadline, "the response deadline")
+
+
+def test_production_deferral_leaves_margin_under_discords_three_seconds() -> None:
+    # Discord's documented limit, which the fake enforces by default.
+    assert RESPONSE_DEADLINE_SECONDS == 3.0
+    # The bot's timer starts when discord.py has the event, after gateway delivery; the defer call then
+    # needs a REST round trip (and may queue behind a rate-limit bucket). Keep at least 1 s for both.
+    assert DEFER_AFTER_SECONDS + 1.0 <= RESPONSE_DEADLINE_SECONDS
+
+
+async def test_runtime_defers_at_the_production_threshold_by_default(
+    sqlite_engine: AsyncEngine, catalog: TopicCatalog
+) -> None:
+    settings = load_settings(DISCORD_TOKEN=BOT_TOKEN, DISCORD_API_BASE_URL="http://127.0.0.1:9/api/v10")
+    runtime = build_discord_runtime(settings, StandInNews(), session_factory(sqlite_engine), catalog=catalog)
+    assert runtime.commands.defer_after == DEFER_AFTER_SECONDS
+
+
+async def test_fake_refuses_a_first_response_after_the_deadline_and_follow_ups_after_the_window() -> None:
+    async with FakeDiscordAPI(response_deadline=0.05) as api, aiohttp.ClientSession() as http:
+        api.add_channel(GUILD.channel_id, guild_id=GUILD.id)
+        late = api.register_interaction(api.next_id(), "itok-late", GUILD.channel_id, GUILD.id)
+        await wait_until(lambda: late.age() > api.response_deadline, "the response deadline")
+        url = f"{api.base_url}/interactions/{late.id}/{late.token}/callback"
+        async with http.post(url, json={"type": DEFERRED, "data": {"flags": EPHEMERAL_FLAG}}) as response:
+            assert response.status == 404
+            assert (await response.json())["code"] == 10062
+        assert late.callbacks == [] and len(late.late) == 1
+        # Acknowledged in time: follow-ups work until the token's window closes.
+        api.followup_window = 60.0
+        on_time = api.register_interaction(api.next_id(), "itok-on-time", GUILD.channel_id, GUILD.id)
+        url = f"{api.base_url}/interactions/{on_time.id}/{on_time.token}/callback"
+        async with http.post(url, json={"type": DEFERRED, "data": {}}) as response:
+            assert response.status == 200
+        followup = f"{api.base_url}/webhooks/{api.application_id}/{on_time.token}"
+        async with http.post(followup, json={"content": "done"}) as response:
+            assert response.status == 200
+        api.followup_window = 0.0
+        async with http.post(followup, json={"content": "too late"}) as response:
+            assert response.status == 401
+            assert (await response.json())["code"] == 50027
+        assert [m["content"] for m in on_time.followups] == ["done"]
+
+
+async def test_slow_answer_is_deferred_within_the_deadline_and_followed_up_after_it(world: World) -> None:
+    world.api.response_deadline = 1.0  # shortened so the test is quick; the bot defers well before it
+    world.runtime.commands.defer_after = 0.05
+    world.news.gates["figures"] = gate = asyncio.Event()
+    payload = world.gateway.command_interaction(GUILD, "news", "figures", {"query": "deserters"})
+    interaction = await callback_of(world, payload)
+    assert interaction.callbacks[0]["type"] == DEFERRED
+    await wait_past_deadline(world, interaction)  # the answer is slower than the deadline
+    gate.set()
+    await wait_until(lambda: interaction.followups, "the follow-up")
+    assert interaction.followups[0]["embeds"][0]["title"] == "answer: figures deserters"
+    assert interaction.late == []
+    calls = [c for c in world.api.calls if payload["token"] in c.path]
+    assert calls and all(c.status == 200 for c in calls)
+
+
+async def test_an_answer_not_deferred_in_time_is_refused_like_discord_does(world: World) -> None:
+    world.api.response_deadline = 0.3
+    world.runtime.commands.defer_after = 30.0  # a bot that forgets to defer
+    world.news.gates["figures"] = gate = asyncio.Event()
+    payload = world.gateway.command_interaction(GUILD, "news", "figures", {"query": "deserters"})
+    await world.gateway.send_interaction(payload)
+    interaction = world.api.interactions[payload["token"]]
+    await wait_past_deadline(world, interaction)
+    gate.set()
+    await wait_until(lambda: interaction.late, "the late answer")
+    assert interaction.callbacks == []
+    assert interaction.late[0]["data"]["embeds"][0]["title"] == "answer: figures deserters"
+    [first, *_] = world.api.calls_to("POST", CALLBACK_PATH)
+    assert first.status == 404
+
+
+async def test_production_deferral_is_accepted_under_discords_real_deadline(world: World) -> None:
+    assert world.api.response_deadline == RESPONSE_DEADLINE_SECONDS
+    world.runtime.commands.defer_after = DEFER_AFTER_SECONDS
+    world.news.gates["figures"] = gate = asyncio.Event()
+    payload = world.gateway.command_interaction(GUILD, "news", "figures", {"query": "deserters"})
+    interaction = await callback_of(world, payload)  # arrives after DEFER_AFTER_SECONDS
+    gate.set()
+    assert interaction.callbacks[0]["type"] == DEFERRED
+    assert interaction.late == []
+    await wait_until(lambda: interaction.followups, "the follow-up")
+
+
+# --- interaction tokens stay out of DEBUG logs -------------------------------------------------------------
+async def test_debug_logs_of_an_interaction_never_show_its_token(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="discord")
+    world.runtime.commands.defer_after = 0.05
+    world.news.public.add("digest")  # deferred and public: callback, edit of the original and follow-up
+    world.news.gates["digest"] = gate = asyncio.Event()
+    payload = world.gateway.command_interaction(GUILD, "news", "digest", {})
+    interaction = await callback_of(world, payload)
+    gate.set()
+    await wait_until(lambda: interaction.followups and interaction.edits, "the follow-up")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("discord")]
+    logged = "\n".join(messages)
+    assert f"/interactions/{payload['id']}/<redacted>/callback" in logged
+    assert f"/webhooks/{world.api.application_id}/<redacted>" in logged
+    assert payload["token"] not in logged
+    assert payload["token"] not in caplog.text

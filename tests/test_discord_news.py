@@ -165,3 +165,39 @@ async def test_unknown_topic_gets_the_did_you_mean_reply(newsroom: World) -> Non
     embed = interaction.callbacks[0]["data"]["embeds"][0]
     assert "venezuela-colombia-border" in embed["description"]
     assert interaction.callbacks[0]["data"]["flags"] & EPHEMERAL_FLAG
+
+
+async def test_channel_and_private_answers_are_the_ones_docs_discord_md_lists(newsroom: World) -> None:
+    """docs/discord.md §4: digests and an editor's settings changes go to the channel, all else is private."""
+    story_id = await seed_story(newsroom.engine)
+    in_channel = [
+        ("digest", {"period": "24h"}),
+        ("subscribe", {"topic": "migration-refugees"}),
+        ("subscribe", {"topic": "migration-refugees"}),  # "already subscribed"
+        ("mute", {"topic": "military-deserters", "duration": "2h"}),
+        ("unmute", {"topic": "military-deserters"}),
+        ("unsubscribe", {"topic": "migration-refugees"}),
+        ("unsubscribe", {"topic": "migration-refugees"}),  # "was not subscribed; nothing changed"
+    ]
+    private = [
+        ("search", {"query": "deserters"}),
+        ("latest", {"count": 3}),
+        ("story", {"number": story_id}),
+        ("figures", {"query": "deserters"}),
+        ("topics", {}),
+        ("feeds", {}),
+        ("help", {}),
+        ("unmute", {"topic": "military-deserters"}),  # not muted any more
+        ("subscribe", {"topic": "venezuala"}),  # an error: "did you mean"
+        ("mute", {"topic": "humanitarian-aid", "duration": "soon"}),  # an error: unreadable duration
+    ]
+    for expected_public, cases in ((True, in_channel), (False, private)):
+        for subcommand, options in cases:
+            payload = newsroom.gateway.command_interaction(
+                GUILD, "news", subcommand, options, role_ids=(GUILD.editor_role_id,)
+            )
+            data = (await callback_of(newsroom, payload)).callbacks[0]["data"]
+            public = not data.get("flags", 0) & EPHEMERAL_FLAG
+            assert public == expected_public, (subcommand, options, data["embeds"][0]["title"])
+    refused = newsroom.gateway.command_interaction(GUILD, "news", "mute", {"topic": "humanitarian-aid"})
+    assert (await callback_of(newsroom, refused)).callbacks[0]["data"]["flags"] & EPHEMERAL_FLAG

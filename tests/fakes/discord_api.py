@@ -10,9 +10,14 @@ same code paths as production:
 - rate limits scripted per route: 429 with a JSON `retry_after`, `Retry-After`, `X-RateLimit-*` and `Via`
   (discord.py treats a 429 without `Via` as a Cloudflare ban and does not retry);
 - `nonce` + `enforce_nonce`: a second create with the same nonce returns the first message, creates nothing;
+- interaction deadlines: the first response (callback) must arrive within 3 s of the INTERACTION_CREATE the
+  fake gateway emitted, else 404 code 10062 "Unknown interaction"; the token then serves follow-ups and
+  edits for 15 minutes, after which 401 code 50027 "Invalid Webhook Token". Both windows are attributes
+  (`response_deadline`, `followup_window`) a test may shorten; the default is Discord's;
 - JSON answers with `Content-Type` exactly `application/json` (discord.py decodes nothing else).
 
-Everything received is recorded in `calls`; messages live in `messages[channel_id]`.
+Everything received is recorded in `calls` (with the status answered); messages live in
+`messages[channel_id]`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ BOT_USER_ID = 555000000000000556
 DISCORD_EPOCH_MS = 1_420_070_400_000
 NONCE_WINDOW_SECONDS = 300.0  # Discord: "checked for uniqueness in the past few minutes"
 EPHEMERAL_FLAG = 1 << 6
+RESPONSE_DEADLINE_SECONDS = 3.0  # Discord: "you must send an initial response within 3 seconds"
+FOLLOWUP_WINDOW_SECONDS = 15 * 60.0  # Discord: "interaction tokens are valid for 15 minutes"
 
 CONTENT_LIMIT = 2000
 EMBEDS_PER_MESSAGE = 10
@@ -68,6 +75,7 @@ class RecordedCall:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    status: int = 0  # what the fake answered (0 while the request is being handled)
 
 
 @dataclass(slots=True)
@@ -94,10 +102,15 @@ class FakeInteraction:
     token: str
     channel_id: int
     guild_id: int | None
-    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    created: float = field(default_factory=time.monotonic)  # when INTERACTION_CREATE went out
+    callbacks: list[dict[str, Any]] = field(default_factory=list)  # accepted initial responses
     followups: list[dict[str, Any]] = field(default_factory=list)  # messages created by follow-ups
     edits: list[dict[str, Any]] = field(default_factory=list)  # bodies of edits to the original response
     original: dict[str, Any] | None = None
+    late: list[dict[str, Any]] = field(default_factory=list)  # callbacks refused: past the 3-second deadline
+
+    def age(self) -> float:
+        return time.monotonic() - self.created
 
 
 def _snowflakes() -> itertools.count[int]:
@@ -211,9 +224,18 @@ def would_ping(body: dict[str, Any]) -> list[str]:
 class FakeDiscordAPI:
     """The REST side of Discord on 127.0.0.1, port 0. Use `async with FakeDiscordAPI() as api:`."""
 
-    def __init__(self, *, token: str = BOT_TOKEN, gateway_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = BOT_TOKEN,
+        gateway_url: str | None = None,
+        response_deadline: float = RESPONSE_DEADLINE_SECONDS,
+        followup_window: float = FOLLOWUP_WINDOW_SECONDS,
+    ) -> None:
         self.token = token
         self.gateway_url = gateway_url
+        self.response_deadline = response_deadline
+        self.followup_window = followup_window
         self.application_id = APPLICATION_ID
         self.bot_user = {
             "id": str(BOT_USER_ID),
@@ -254,8 +276,11 @@ class FakeDiscordAPI:
 
     def register_interaction(
         self, interaction_id: int, token: str, channel_id: int, guild_id: int | None
-    ) -> None:
-        self.interactions[token] = FakeInteraction(interaction_id, token, channel_id, guild_id)
+    ) -> FakeInteraction:
+        """Authorise `token` from now on: the deadlines count from this call (the gateway's dispatch)."""
+        interaction = FakeInteraction(interaction_id, token, channel_id, guild_id)
+        self.interactions[token] = interaction
+        return interaction
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -316,14 +341,17 @@ class FakeDiscordAPI:
             except ValueError:
                 body = raw.decode(errors="replace")
         path = request.path.removeprefix("/api/v10")
-        self.calls.append(
-            RecordedCall(request.method, path, dict(request.query), dict(request.headers), body)
-        )
+        call = RecordedCall(request.method, path, dict(request.query), dict(request.headers), body)
+        self.calls.append(call)
         request[REQUEST_BODY] = body
         bot_route = not path.startswith(("/interactions/", "/webhooks/"))
+        response: web.StreamResponse
         if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
-            return error_response(401, 0, "401: Unauthorized")
-        return await handler(request)
+            response = error_response(401, 0, "401: Unauthorized")
+        else:
+            response = await handler(request)
+        call.status = response.status
+        return response
 
     @web.middleware
     async def _rate_limiter(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -555,6 +583,11 @@ class FakeDiscordAPI:
         if interaction.callbacks:
             return error_response(400, 40060, "Interaction has already been acknowledged.")
         body = request[REQUEST_BODY] or {}
+        if interaction.age() > self.response_deadline:
+            # Not acknowledged in time: Discord has already shown "The application did not respond"
+            # and forgotten the interaction.
+            interaction.late.append(body)
+            return error_response(404, 10062, "Unknown interaction")
         data = body.get("data") or {}
         errors = message_errors(data)
         if errors:
@@ -579,10 +612,18 @@ class FakeDiscordAPI:
             result["resource"] = {"type": callback_type, "message": message}
         return json_response(result)
 
+    def _expired(self, interaction: FakeInteraction) -> web.Response | None:
+        if interaction.age() > self.followup_window:
+            return error_response(401, 50027, "Invalid Webhook Token")
+        return None
+
     async def _followup(self, request: web.Request) -> web.Response:
         interaction = self.interactions.get(request.match_info["token"])
         if interaction is None or int(request.match_info["app"]) != self.application_id:
             return error_response(404, 10015, "Unknown Webhook")
+        expired = self._expired(interaction)
+        if expired is not None:
+            return expired
         if not interaction.callbacks:
             return error_response(400, 40060, "Interaction has not been acknowledged.")
         body = request[REQUEST_BODY] or {}
@@ -597,6 +638,9 @@ class FakeDiscordAPI:
         interaction = self.interactions.get(request.match_info["token"])
         if interaction is None or interaction.original is None:
             return error_response(404, 10008, "Unknown Message")
+        expired = self._expired(interaction)
+        if expired is not None:
+            return expired
         body = request[REQUEST_BODY] or {}
         errors = message_errors(body)
         if errors:

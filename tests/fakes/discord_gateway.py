@@ -3,7 +3,8 @@
 Protocol, as documented: on connect HELLO (op 10); the client IDENTIFYs (op 2) → READY (with `application`)
 then, when the GUILDS intent is on, one GUILD_CREATE per guild; heartbeats (op 1) get ACKs (op 11); RESUME
 (op 6) → RESUMED. Tests then push INTERACTION_CREATE events built from Discord's documented payloads with
-`send_interaction(...)`, and read the answers at the REST fake's interaction callback.
+`send_interaction(...)`, which also starts the interaction's response deadline at the REST fake,
+and read the answers at the REST fake's interaction callback.
 
 Payload builders live here too: `guild_payload`, `command_interaction`, `autocomplete_interaction`.
 """
@@ -263,7 +264,11 @@ class FakeDiscordGateway:
 
     # --- interactions -----------------------------------------------------------------------------------
     async def send_interaction(self, payload: dict[str, Any]) -> None:
-        """Deliver INTERACTION_CREATE to every connected client and authorise its token at the REST fake."""
+        """Deliver INTERACTION_CREATE to every connected client and authorise its token at the REST fake.
+
+        The REST fake's deadlines (first response within `api.response_deadline`, follow-ups within
+        `api.followup_window`) count from here, as Discord's count from the interaction's creation.
+        """
         await asyncio.wait_for(self.identified.wait(), timeout=10)
         guild_id = int(payload["guild_id"]) if payload.get("guild_id") else None
         self.api.register_interaction(
