@@ -50,8 +50,6 @@ BOT_SCOPES = (
     "chat:write",
     "users:read",
     "usergroups:read",
-    "channels:read",
-    "groups:read",
     "channels:history",
     "groups:history",
 )
@@ -191,6 +189,8 @@ class SlackRuntime:
         await self.start_posting()
         await self.subscribe_alert_channel()
         self.app = self.build_app()
+        if self._settings.slack_app_token is not None and self._oauth:
+            log.warning("slack: SLACK_APP_TOKEN is ignored with OAuth installs; serving the HTTP endpoint")
         if self._settings.slack_app_token is not None and not self._oauth:
             app_token = self._settings.slack_app_token.get_secret_value()
             self._socket = AsyncSocketModeHandler(self.app, app_token)

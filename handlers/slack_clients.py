@@ -1,5 +1,11 @@
 """Slack Web API clients: one place that decides base URL, retries and which token a channel uses.
 
+Retries stop where a repeat could double a message: a 5xx, a timeout or a dropped connection after a
+`chat.postMessage` may come after Slack stored it, so those are left to the delivery sender, which
+retries with backoff and first asks `find_posted` (the idempotency key in message metadata). Posting
+methods are retried only on a 429 (Slack accepted nothing) or when the connection could not even be
+opened (nothing was sent); reads and edits keep the SDK's retries on server and connection errors.
+
 Single-token mode (SLACK_BOT_TOKEN) uses one client. OAuth mode looks the channel's workspace up in the
 `channels` table and that workspace's bot token up in slack_sdk's SQLAlchemy installation store.
 """
@@ -7,13 +13,18 @@ Single-token mode (SLACK_BOT_TOKEN) uses one client. OAuth mode looks the channe
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import urlsplit
 
+from aiohttp import ClientConnectorError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
@@ -23,6 +34,8 @@ from errors import PermanentDeliveryError
 from storage.models import ChannelRow
 
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
+# Methods whose repeat is a second message: never re-sent once the request may have reached Slack.
+NOT_REPEATABLE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
 
 
 def api_base_url(configured: str | None) -> str:
@@ -31,13 +44,59 @@ def api_base_url(configured: str | None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def api_method(request: HttpRequest) -> str:
+    """The Web API method of a request: the last path segment of its URL (`…/api/chat.postMessage`)."""
+    return urlsplit(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def repeatable(request: HttpRequest) -> bool:
+    return api_method(request) not in NOT_REPEATABLE_METHODS
+
+
+class SafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """500/503 retried for reads and edits only: the failed post may already be in the channel."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not repeatable(request):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """Dropped connections and timeouts retried for reads and edits; a post only when nothing was sent."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not repeatable(request):
+            # Could not connect at all (refused, DNS, TLS handshake): the request never left.
+            return isinstance(error, ClientConnectorError)
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def retry_handlers(*, rate_limit_retries: int = 1, server_error_retries: int = 1) -> list[AsyncRetryHandler]:
-    """429 retry is not in slack_sdk's defaults; one short retry, then the sender's own backoff takes over."""
-    handlers: list[AsyncRetryHandler] = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
+    """429 retry is not in slack_sdk's defaults; one short retry, then the sender's own backoff takes over.
+
+    A 429 means Slack accepted nothing, so it is safe for every method; server and connection errors are
+    retried only where a repeat cannot double a message (see the module docstring).
+    """
+    handlers: list[AsyncRetryHandler] = [SafeConnectionErrorRetryHandler(max_retry_count=1)]
     if rate_limit_retries > 0:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     if server_error_retries > 0:
-        handlers.append(AsyncServerErrorRetryHandler(max_retry_count=server_error_retries))
+        handlers.append(SafeServerErrorRetryHandler(max_retry_count=server_error_retries))
     return handlers
 
 

@@ -2,6 +2,8 @@
 
 SLACK_EDITOR_IDS holds user IDs (U…/W…) and user group IDs (S…), comma- or space-separated. Answers are
 cached for a few minutes per workspace and user, so a burst of button clicks costs one `users.info`.
+Any failure to ask Slack (an API error, Slack unreachable, a timeout) is logged and read as "not an
+editor" for that request only; it is not cached, so the next request asks again.
 """
 
 from __future__ import annotations
@@ -57,9 +59,12 @@ class EditorPolicy:
         cached = self._answers.get(key)
         if cached is not None and self._clock() - cached[0] < self._cache_seconds:
             return cached[1]
-        answer = await self._is_admin(client, user_id) or await self._in_editor_group(
-            client, team_id, user_id
-        )
+        try:
+            answer = await self._is_admin(client, user_id) or await self._in_editor_group(
+                client, team_id, user_id
+            )
+        except _LookupFailed:
+            return False  # not cached: Slack being unreachable now says nothing about the user's role
         self._answers[key] = (self._clock(), answer)
         return answer
 
@@ -68,7 +73,12 @@ class EditorPolicy:
             response = await client.users_info(user=user_id)
         except SlackApiError as error:
             log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
+            if _momentary(error):
+                raise _LookupFailed from error
             return False
+        except Exception as error:  # unreachable, timed out, or a response the SDK could not read
+            log.warning("users.info failed for %s: %s; treating as not an editor", user_id, _describe(error))
+            raise _LookupFailed from error
         user = response.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
@@ -89,6 +99,28 @@ class EditorPolicy:
             members = frozenset(response.get("users") or [])
         except SlackApiError as error:
             log.warning("usergroups.users.list failed for %s: %s", group, error.response.get("error"))
+            if _momentary(error):
+                raise _LookupFailed from error
             members = frozenset()
+        except Exception as error:  # unreachable, timed out: ask again next time
+            log.warning(
+                "usergroups.users.list failed for %s: %s; treating as not an editor", group, _describe(error)
+            )
+            raise _LookupFailed from error
         self._groups[key] = (self._clock(), members)
         return members
+
+
+class _LookupFailed(Exception):
+    """Slack could not be asked; the caller is "not an editor" this time, and nothing is cached."""
+
+
+def _momentary(error: SlackApiError) -> bool:
+    """A 5xx or a rate limit: Slack's answer may differ in a moment, so it is not cached."""
+    status = error.response.status_code
+    return status >= 500 or status == 429
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

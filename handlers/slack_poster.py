@@ -6,7 +6,9 @@ Slack errors are mapped onto the delivery error tree so the sender can decide: a
 token, invalid payload) becomes `PermanentDeliveryError` for the dead-letter state.
 
 Each message carries its outbox idempotency key in Slack message metadata, so after a crash between
-"posted" and "marked sent" `find_posted` finds it in `conversations.history` instead of posting twice.
+"posted" and "marked sent", or a 5xx/timeout that came after Slack stored the message (the clients never
+re-send a post themselves, see `slack_clients`), `find_posted` finds it instead of posting twice: in the
+update's thread when the sender passes it, then in `conversations.history` and the newest alert threads.
 """
 
 from __future__ import annotations
@@ -216,8 +218,18 @@ class SlackPoster:
             # The update itself is posted; a failed edit of the original must not make the sender re-post it.
             log.warning("could not edit the original Slack alert %s in %s: %s", ts, channel, error)
 
-    async def find_posted(self, channel: str, idempotency_key: str) -> PostedMessage | None:
+    async def find_posted(
+        self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
+    ) -> PostedMessage | None:
+        """The message posted with `idempotency_key`: in `thread` first (an update), then the channel.
+
+        Without `thread`, replies are searched only in the newest `reconcile_threads` alert threads.
+        """
         client = await self._client(channel)
+        if thread is not None:
+            found = await self._find_in_thread(client, channel, thread.message_id, idempotency_key)
+            if found is not None:
+                return found
         oldest = (datetime.now(UTC) - self._reconcile_window).timestamp()
         threads: list[str] = []
         cursor: str | None = None
@@ -240,11 +252,25 @@ class SlackPoster:
             if not page.get("has_more") or not cursor:
                 break
         # Updates are thread replies, which conversations.history does not list: look in our alerts' threads.
-        for thread_ts in threads[: self._reconcile_threads]:
+        searched = {thread.message_id} if thread is not None else set()
+        for thread_ts in [ts for ts in threads if ts not in searched][: self._reconcile_threads]:
+            found = await self._find_in_thread(client, channel, thread_ts, idempotency_key)
+            if found is not None:
+                return found
+        return None
+
+    async def _find_in_thread(
+        self, client: AsyncWebClient, channel: str, thread_ts: str, idempotency_key: str
+    ) -> PostedMessage | None:
+        try:
             replies = await self._call(
                 client, "conversations.replies", channel=channel, ts=thread_ts, include_all_metadata=True
             )
-            for message in (replies.get("messages") or [])[1:]:
-                if _key_of(message) == idempotency_key:
-                    return PostedMessage(self.platform, channel, str(message["ts"]), thread_id=thread_ts)
+        except PermanentDeliveryError as error:
+            if "thread_not_found" in str(error):
+                return None  # the first alert was deleted: the update, if posted, went out on its own
+            raise
+        for message in (replies.get("messages") or [])[1:]:
+            if _key_of(message) == idempotency_key:
+                return PostedMessage(self.platform, channel, str(message["ts"]), thread_id=thread_ts)
         return None

@@ -7,7 +7,9 @@ The command layer is a stand-in with `NewsService.handle`'s signature: these tes
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,8 @@ from config.settings import ConfigurationError, load_settings
 from errors import CommandError
 from handlers.slack import SlackRuntime, build_slack_runtime
 from handlers.slack_blocks import ACTION_MUTE_TOPIC, ACTION_RELATED, ACTION_SHARE
+from handlers.slack_editors import EditorList, EditorPolicy
+from handlers.slack_listeners import DEFAULT_ACK_BUDGET, WORKING_TEXT, SlackListeners
 from handlers.views import Caller, ChannelRef, NewsReply, StoryLine
 from storage.db import session_factory
 from storage.models import ChannelRow, SubscriptionRow
@@ -117,18 +121,24 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @asynccontextmanager
-async def running_app(fake: FakeSlack, engine: AsyncEngine, ack_budget: float) -> AsyncIterator[Harness]:
+async def running_app(
+    fake: FakeSlack, engine: AsyncEngine, ack_budget: float | None
+) -> AsyncIterator[Harness]:
+    """The app as `bot.py run` builds it; `ack_budget=None` keeps the production default."""
     news = StandInNews()
     config = settings(fake, SLACK_EDITOR_IDS="UNAMED, SEDITORS", SLACK_ALERT_CHANNEL="C1")
-    runtime = build_slack_runtime(
-        config, news, session_factory(engine), http_host="127.0.0.1", ack_budget=ack_budget
-    )
+    options: dict[str, Any] = {"http_host": "127.0.0.1"}
+    if ack_budget is not None:
+        options["ack_budget"] = ack_budget
+    runtime = build_slack_runtime(config, news, session_factory(engine), **options)
     await runtime.start_listening()
     async with aiohttp.ClientSession() as http:
         try:
             yield Harness(fake, news, runtime, http)
         finally:
             await runtime.stop()
+    # Every answer sent through response_url passed Slack's message checks (Block Kit limits).
+    assert fake.rejected_responses == []
 
 
 @pytest.fixture
@@ -195,6 +205,26 @@ async def test_slow_answer_is_acked_then_follows_through_response_url(
     assert followup["response_type"] == "ephemeral" and "Stories matching digest 24h" in followup["text"]
 
 
+def test_the_production_ack_budget_is_under_slacks_three_seconds() -> None:
+    assert DEFAULT_ACK_BUDGET < 3
+    for built in (SlackRuntime.__init__, SlackListeners.__init__):
+        assert inspect.signature(built).parameters["ack_budget"].default == DEFAULT_ACK_BUDGET, built
+
+
+async def test_with_the_default_budget_a_slow_answer_is_acked_then_follows_through_response_url(
+    fake: FakeSlack, sqlite_engine: AsyncEngine
+) -> None:
+    """No budget override: the ack still comes before Slack's 3 s, the answer after through response_url."""
+    async with running_app(fake, sqlite_engine, ack_budget=None) as harness:
+        harness.news.gate = asyncio.Event()  # the answer is held until the ack is in
+        status, text = await harness.command("digest 24h")
+        assert status == 200 and json.loads(text)["text"] == WORKING_TEXT
+        assert harness.fake.responses == []
+        harness.news.gate.set()
+        [followup] = await harness.responses(1)
+    assert "Stories matching digest 24h" in followup["text"] and followup["_hook"] == "1"
+
+
 async def test_public_replies_are_posted_in_channel_without_share_button(harness: Harness) -> None:
     harness.news.answer = lambda text: NewsReply(kind="digest", title="Digest", ephemeral=False)
     answer = json.loads((await harness.command("digest"))[1])
@@ -230,6 +260,43 @@ async def test_editor_role_comes_from_slack_roles_and_editor_ids(
     harness.fake.add_user("UNAMED", "named")
     await harness.command("topics", user=user)
     assert harness.news.calls[-1][1].is_editor is is_editor
+
+
+async def test_an_unreachable_slack_in_the_editor_check_means_not_an_editor(
+    fake: FakeSlack, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """users.info cannot be reached: `/news mute …` is still answered (as from a non-editor), not a 500."""
+    caplog.set_level(logging.WARNING, logger="handlers.slack_editors")
+    # A budget far above the lookup's own retry: the answer, or the failure, comes inside the ack.
+    async with running_app(fake, sqlite_engine, ack_budget=60.0) as harness:
+        await harness.command("help", user="U1")  # Bolt's own one-time auth.test is done while Slack is up
+        await fake.stop()  # the Web API is gone; the app itself still listens
+        status, text = await harness.command("mute migration for 2h", user="UADMIN")
+        assert status == 200
+        assert "Stories matching mute migration for 2h" in json.loads(text)["text"]
+        [_, (_, caller, _)] = harness.news.calls
+        assert caller.is_editor is False
+        assert "treating as not an editor" in caplog.text
+
+
+async def test_a_failed_editor_lookup_is_not_cached() -> None:
+    """Slack unreachable says nothing about the user's role: the next request asks again."""
+
+    class FlakyClient:
+        calls = 0
+
+        async def users_info(self, user: str) -> dict[str, Any]:
+            self.calls += 1
+            if self.calls == 1:
+                raise aiohttp.ClientConnectionError("Slack unreachable")
+            return {"user": {"id": user, "is_admin": True}}
+
+    client = FlakyClient()
+    policy = EditorPolicy(EditorList.parse(""))
+    assert await policy.is_editor(client, "T1", "UADMIN") is False  # type: ignore[arg-type]
+    assert await policy.is_editor(client, "T1", "UADMIN") is True  # type: ignore[arg-type]
+    assert await policy.is_editor(client, "T1", "UADMIN") is True  # type: ignore[arg-type]
+    assert client.calls == 2  # the good answer is cached
 
 
 # --- buttons -------------------------------------------------------------------------------------------

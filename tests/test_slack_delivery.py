@@ -1,22 +1,27 @@
 """The delivery sender draining the outbox into the Slack fake through the real Slack poster:
-a 429 storm loses nothing and keeps each channel's order, and an update lands in its story's thread."""
+a 429 storm loses nothing and keeps each channel's order, an update lands in its story's thread, and a
+message Slack stored before answering 5xx is found on the retry instead of being posted twice."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from config.settings import load_settings
 from delivery.outbox import enqueue_alerts
 from delivery.sender import DeliverySender
+from handlers.slack import build_slack_runtime
 from handlers.slack_clients import SingleTokenClients, make_client
 from handlers.slack_poster import SlackPoster
 from handlers.views import ChannelRef
 from storage import channels_repo
 from storage.db import session_factory
-from storage.models import StoryRow
+from storage.models import OutboxRow, StoryRow
 from stories.model import Entry, FigureChange, KeyFigure, StoryCluster, StoryEvent, StoryEventKind
 from tests.fakes.slack_api import FakeSlack
 
@@ -84,6 +89,112 @@ async def queue_stories(engine: AsyncEngine, now: datetime) -> list[int]:
     return ids
 
 
+async def queue_update(engine: AsyncEngine, story_id: int, now: datetime) -> None:
+    """The story's figures changed (326 → 411 deserters): an update alert queued for each channel."""
+    async with session_factory(engine)() as session, session.begin():
+        row = await session.get(StoryRow, story_id)
+        assert row is not None
+        row.revision = 2
+        change = FigureChange(
+            "deserters", KeyFigure(326.0, "326", "deserters"), KeyFigure(411.0, "411", "deserters")
+        )
+        cluster = StoryCluster(
+            story_id=story_id,
+            title=row.title,
+            link=row.link,
+            source=row.source,
+            summary="",
+            language="en",
+            topics=(BEAT,),
+            matched=(),
+            figures=(),
+            first_seen=now,
+            published=now,
+            revision=2,
+        )
+        entry = Entry(entry_id=f"e-update-{story_id}", feed_name="other", title=row.title, published=now)
+        event = StoryEvent(kind=StoryEventKind.UPDATE, entry=entry, story=cluster, changes=(change,))
+        await enqueue_alerts(session, [event], now, max_age=timedelta(hours=6))
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def sender_for(engine: AsyncEngine, poster: SlackPoster, clock: Clock) -> DeliverySender:
+    return DeliverySender(
+        session_factory(engine),
+        {"slack": poster},
+        worker_id="w1",
+        channel_interval=0.0,
+        idle_seconds=0.01,
+        clock=clock,
+        rng=random.Random(3),
+    )
+
+
+async def outbox_states(engine: AsyncEngine) -> list[str]:
+    async with session_factory(engine)() as session:
+        return list((await session.execute(select(OutboxRow.state))).scalars())
+
+
+async def test_a_post_stored_before_a_503_is_found_on_retry_not_posted_twice(
+    fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    """The production poster, retries left at their defaults: one `poster.post()` must not leave two copies,
+    and the sender's retry reconciles through `find_posted` instead of posting again."""
+    now = datetime.now(UTC)
+    story_ids = await queue_stories(engine, now)
+    fake.fail_next("chat.postMessage", "service_unavailable", status=503, after_effect=True)
+    config = load_settings(
+        SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="secret", SLACK_API_BASE_URL=fake.base_url
+    )
+    runtime = build_slack_runtime(config, object(), session_factory(engine))  # type: ignore[arg-type]
+    clock = Clock(now)
+    sender = sender_for(engine, runtime.poster, clock)
+
+    await sender.drain()
+    assert [c.status for c in fake.calls_to("chat.postMessage")].count(503) == 1
+    assert "pending" in await outbox_states(engine)  # the 503 row waits for its backoff
+    clock.now += timedelta(hours=1)
+    await sender.drain()
+
+    assert await outbox_states(engine) == ["sent"] * (2 * STORIES)
+    assert len(fake.calls_to("chat.postMessage")) == 2 * STORIES  # nothing sent twice
+    for channel in ("C1", "C2"):
+        posted = [m["metadata"]["event_payload"]["story_id"] for m in fake.top_level(channel)]
+        assert sorted(posted) == story_ids, channel
+
+
+async def test_an_update_stored_before_a_503_is_found_in_its_thread_on_retry(
+    fake: FakeSlack, engine: AsyncEngine
+) -> None:
+    """The sender hands `find_posted` the update's thread: found there even when the channel-wide search
+    looks at no thread at all."""
+    now = datetime.now(UTC)
+    story_ids = await queue_stories(engine, now)
+    poster = SlackPoster(SingleTokenClients(make_client("xoxb-test", fake.base_url)), reconcile_threads=0)
+    clock = Clock(now)
+    sender = sender_for(engine, poster, clock)
+    await sender.drain()
+
+    await queue_update(engine, story_ids[0], now)
+    fake.fail_next("chat.postMessage", "internal_error", status=500, after_effect=True)
+    await sender.drain()
+    clock.now += timedelta(hours=1)
+    await sender.drain()
+
+    assert await outbox_states(engine) == ["sent"] * (2 * (STORIES + 1))
+    for channel in ("C1", "C2"):
+        parent = fake.top_level(channel)[0]
+        [reply] = fake.replies(channel, parent["ts"])
+        assert "326 → 411" in reply["text"]
+
+
 async def test_a_429_storm_loses_nothing_and_keeps_channel_order(
     fake: FakeSlack, engine: AsyncEngine
 ) -> None:
@@ -104,31 +215,7 @@ async def test_a_429_storm_loses_nothing_and_keeps_channel_order(
         assert posted == story_ids, channel
 
     # A later update of the first story goes into the thread of that story's alert in each channel.
-    first = story_ids[0]
-    async with session_factory(engine)() as session, session.begin():
-        row = await session.get(StoryRow, first)
-        assert row is not None
-        row.revision = 2
-        change = FigureChange(
-            "deserters", KeyFigure(326.0, "326", "deserters"), KeyFigure(411.0, "411", "deserters")
-        )
-        cluster = StoryCluster(
-            story_id=first,
-            title=row.title,
-            link=row.link,
-            source=row.source,
-            summary="",
-            language="en",
-            topics=(BEAT,),
-            matched=(),
-            figures=(),
-            first_seen=now,
-            published=now,
-            revision=2,
-        )
-        entry = Entry(entry_id="e-update", feed_name="other", title=row.title, published=now)
-        event = StoryEvent(kind=StoryEventKind.UPDATE, entry=entry, story=cluster, changes=(change,))
-        await enqueue_alerts(session, [event], now, max_age=timedelta(hours=6))
+    await queue_update(engine, story_ids[0], now)
     await sender.drain()
     for channel in ("C1", "C2"):
         parent = fake.top_level(channel)[0]

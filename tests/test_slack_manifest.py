@@ -33,3 +33,28 @@ def test_manifest_routes_command_and_interactivity_to_the_events_endpoint() -> N
     assert len(urls) == 2 and all(url.endswith(EVENTS_PATH) for url in urls)
     assert re.search(rf"- https://\S+{REDIRECT_PATH}\n", text)
     assert "is_enabled: true" in text
+
+
+# Which Web API methods need each scope (Slack's method pages); "commands" is the slash command itself.
+SCOPE_METHODS: dict[str, tuple[str, ...]] = {
+    "commands": ('command("/news")',),
+    "chat:write": ("chat.postMessage", "chat.update"),
+    "users:read": ("users_info",),
+    "usergroups:read": ("usergroups_users_list",),
+    "channels:read": ("conversations_info", "conversations.info", "conversations_list", "conversations.list"),
+    "groups:read": ("conversations_info", "conversations.info", "conversations_list", "conversations.list"),
+    "channels:history": ("conversations.history", "conversations.replies"),
+    "groups:history": ("conversations.history", "conversations.replies"),
+}
+
+
+def test_every_scope_the_manifest_asks_for_is_used_by_the_code() -> None:
+    """A scope no code path needs is a permission the newsroom grants for nothing (and docs/slack.md
+    would be justifying it with a feature that does not exist)."""
+    handlers = MANIFEST.parent.parent / "handlers"
+    source = "\n".join(path.read_text() for path in sorted(handlers.glob("slack*.py")))
+    for scope in bot_scopes(MANIFEST.read_text()):
+        assert scope in SCOPE_METHODS, f"{scope}: unknown scope, say which method needs it"
+        assert any(method in source for method in SCOPE_METHODS[scope]), (
+            f"{scope} is asked for but never used"
+        )

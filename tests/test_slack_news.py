@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
 from handlers.news import NewsService
 from handlers.slack import SlackRuntime, build_slack_runtime
-from handlers.slack_blocks import ACTION_MUTE_TOPIC
+from handlers.slack_blocks import ACTION_MUTE_TOPIC, ACTION_SHARE
+from handlers.slack_listeners import WORKING_TEXT
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow
 from stories.topics import load_topics
@@ -125,3 +128,49 @@ async def test_help_is_answered_inside_the_ack(runtime: SlackRuntime, fake: Fake
     answer = await command(runtime, fake, "help")
     assert answer["blocks"][0]["type"] == "header"
     assert fake.responses == []
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "slack.md"
+
+
+async def answer_of(runtime: SlackRuntime, fake: FakeSlack, text: str, user: str) -> dict[str, Any]:
+    """The answer: the ack itself, or (slow answer) what followed through response_url."""
+    before = len(fake.responses)
+    answer = await command(runtime, fake, text, user=user)
+    if answer.get("text") != WORKING_TEXT:
+        return answer
+    for _ in range(1000):
+        if len(fake.responses) > before:
+            break
+        await asyncio.sleep(0.01)
+    return fake.responses[before]
+
+
+async def test_docs_name_exactly_the_news_answers_posted_in_the_channel(
+    runtime: SlackRuntime, fake: FakeSlack
+) -> None:
+    """docs/slack.md tells the newsroom which `/news` answers everyone in the channel sees."""
+    lines = [
+        "help",
+        "topics",
+        "latest",
+        "venezuela since:7d",
+        "figures deserters",
+        "feeds",
+        "digest 24h",
+        "subscribe migration-refugees",
+        "mute migration-refugees for 2h",
+        "unmute migration-refugees",
+        "unsubscribe migration-refugees",
+    ]
+    in_channel = set()
+    for line in lines:
+        answer = await answer_of(runtime, fake, line, user="UADMIN")
+        if answer["response_type"] == "in_channel":
+            assert ACTION_SHARE not in json.dumps(answer.get("blocks")), line
+            in_channel.add(line.split()[0])
+        else:
+            assert ACTION_SHARE in json.dumps(answer.get("blocks")), line
+    bullets = [" ".join(bullet.split()) for bullet in DOCS.read_text().split("\n- ")]
+    documented = next(bullet for bullet in bullets if "in the channel for everyone" in bullet)
+    assert set(re.findall(r"`/news (\w+)`", documented)) == in_channel

@@ -3,6 +3,7 @@ then commands and alerts in the installed workspace using that workspace's own b
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -159,5 +160,29 @@ async def test_redirect_without_the_state_cookie_installs_nothing(
             async with http.get(url, params={"code": "code-from-slack", "state": "forged"}) as response:
                 assert response.status >= 400
         assert fake.calls_to("oauth.v2.access") == []
+    finally:
+        await runtime.stop()
+
+
+async def test_an_app_token_is_ignored_with_oauth_and_says_so(
+    fake: FakeSlack, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As .env.example and docs/slack.md say: SLACK_APP_TOKEN does nothing in OAuth mode (logged)."""
+    caplog.set_level(logging.WARNING, logger="handlers.slack")
+    config = load_settings(
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_CLIENT_ID=fake.oauth_client_id,
+        SLACK_CLIENT_SECRET=fake.oauth_client_secret,
+        SLACK_APP_TOKEN="xapp-test",
+        SLACK_API_BASE_URL=fake.base_url,
+        SLACK_HTTP_PORT=0,
+    )
+    runtime = build_slack_runtime(
+        config, RecordingNews(), session_factory(sqlite_engine), http_host="127.0.0.1"
+    )
+    await runtime.start_listening()
+    try:
+        assert runtime.http_port and not fake.calls_to("apps.connections.open")
+        assert "SLACK_APP_TOKEN is ignored with OAuth installs" in caplog.text
     finally:
         await runtime.stop()

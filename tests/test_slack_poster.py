@@ -6,11 +6,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.slack_clients import SingleTokenClients, api_base_url, make_client
+from handlers.slack_clients import SingleTokenClients, api_base_url, make_client, retry_handlers
 from handlers.slack_poster import EVENT_TYPE, SlackPoster, headline_changed
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, PostedMessage, StoryCluster
 from tests.fakes.slack_api import FakeSlack
@@ -168,6 +173,56 @@ async def test_server_failures_are_transient(fake: FakeSlack, status: int, error
         await poster_for(fake).post("C1", new_alert(), thread=None, idempotency_key="k")
 
 
+async def test_a_post_slack_stored_before_answering_503_is_not_sent_again(fake: FakeSlack) -> None:
+    """The production client (default retries): the 503 becomes TransientDeliveryError, no SDK re-send."""
+    fake.fail_next("chat.postMessage", "service_unavailable", status=503, after_effect=True)
+    poster = SlackPoster(SingleTokenClients(make_client("xoxb-test", fake.base_url)))
+    with pytest.raises(TransientDeliveryError):
+        await poster.post("C1", new_alert(), thread=None, idempotency_key="k")
+    [stored] = fake.messages["C1"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [503]
+    # What the sender's retry finds before posting again:
+    assert await poster.find_posted("C1", "k") == PostedMessage("slack", "C1", stored["ts"])
+
+
+async def _retry_decision(method: str, *, status: int | None = None, error: Exception | None = None) -> bool:
+    """Would the production retry handlers (default counts) repeat this failed call?"""
+    request = HttpRequest(method="POST", url=f"https://slack.com/api/{method}", headers={})
+    response = HttpResponse(status_code=status, headers={}) if status is not None else None
+    for handler in retry_handlers():
+        if await handler.can_retry_async(state=RetryState(), request=request, response=response, error=error):
+            return True
+    return False
+
+
+_NOT_CONNECTED = aiohttp.ClientConnectorError(
+    ConnectionKey("slack.com", 443, True, True, None, None, None, "slack.com"),
+    ConnectionRefusedError(111, "refused"),
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "failure", "retried"),
+    [
+        ("chat.postMessage", {"status": 503}, False),
+        ("chat.postMessage", {"status": 500}, False),
+        ("chat.postMessage", {"error": aiohttp.ServerDisconnectedError()}, False),
+        ("chat.postMessage", {"error": aiohttp.ServerTimeoutError()}, False),
+        ("chat.postMessage", {"error": aiohttp.ClientOSError(104, "reset by peer")}, False),
+        ("chat.postMessage", {"error": _NOT_CONNECTED}, True),  # nothing was sent
+        ("chat.postMessage", {"status": 429}, True),  # Slack accepted nothing
+        ("chat.postEphemeral", {"status": 503}, False),
+        ("conversations.history", {"status": 503}, True),
+        ("users.info", {"error": aiohttp.ServerDisconnectedError()}, True),
+        ("chat.update", {"status": 500}, True),  # the same edit twice is the same edit
+    ],
+)
+async def test_sdk_retries_only_where_a_repeat_cannot_double_a_message(
+    method: str, failure: dict[str, Any], retried: bool
+) -> None:
+    assert await _retry_decision(method, **failure) is retried
+
+
 async def test_unreachable_slack_is_transient() -> None:
     slack = FakeSlack()
     await slack.start()
@@ -210,6 +265,22 @@ async def test_find_posted_pages_through_history(fake: FakeSlack) -> None:
     assert len(fake.calls_to("conversations.history")) == 3
 
 
+async def test_find_posted_looks_in_the_updates_thread_beyond_the_newest_threads(fake: FakeSlack) -> None:
+    poster = SlackPoster(
+        SingleTokenClients(make_client("xoxb-test", fake.base_url, server_error_retries=0)),
+        reconcile_threads=2,
+    )
+    first = await poster.post("C1", new_alert(), thread=None, idempotency_key="first")
+    reply = await poster.post("C1", update_alert(), thread=first, idempotency_key="the-update")
+    for n in range(3):  # three newer alerts with threads of their own push the first one out of the window
+        newer = await poster.post("C1", new_alert(story_id=200 + n), thread=None, idempotency_key=f"n{n}")
+        await poster.post("C1", update_alert(), thread=newer, idempotency_key=f"u{n}")
+    assert await poster.find_posted("C1", "the-update") is None  # the bounded channel-wide search
+    assert await poster.find_posted("C1", "the-update", thread=first) == reply
+    assert await poster.find_posted("C1", "u2", thread=first) is not None  # not there: falls back
+    assert await poster.find_posted("C1", "never", thread=first) is None
+
+
 async def test_find_posted_in_unknown_channel_is_permanent(fake: FakeSlack) -> None:
     with pytest.raises(PermanentDeliveryError):
         await poster_for(fake).find_posted("CNOPE", "k")
@@ -241,6 +312,31 @@ async def test_fake_rejects_oversized_messages(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError, match="invalid_blocks"):
         await client.chat_postMessage(channel="C1", text="x", blocks=[small] * 51)
     assert not fake.messages["C1"]
+
+
+async def test_fake_checks_response_url_payloads_like_messages(fake: FakeSlack) -> None:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    header = {"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}
+    async with aiohttp.ClientSession() as http:
+        for payload in (
+            {"text": "x", "blocks": [section], "response_type": "ephemeral"},
+            {"text": "x", "blocks": [header], "response_type": "in_channel"},
+            {"text": "x" * 40_001},
+            {"response_type": "ephemeral"},
+            {"text": "x", "response_type": "everyone"},
+        ):
+            async with http.post(fake.response_url(), json=payload) as response:
+                assert response.status == 400, payload
+        async with http.post(fake.response_url(), json={"delete_original": True}) as response:
+            assert response.status == 200
+    assert [r["_error"] for r in fake.rejected_responses] == [
+        "invalid_blocks",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "invalid_payload",
+    ]
+    assert fake.responses == [{"delete_original": True, "_hook": "1"}]
 
 
 def test_api_base_url_always_ends_with_a_slash() -> None:

@@ -4,7 +4,8 @@ The real slack_sdk / Bolt clients talk to it through `base_url` (`fake.base_url`
 enforces what Slack documents and the bot relies on (token checks, unknown channels, membership, Block Kit
 limits, ~1 message per second per channel with HTTP 429 + Retry-After) and rejects methods it does not
 know, so code that works here fails loudly instead of silently on a method we never faked. Every call is
-recorded for assertions; `response_url` posts land in `responses`.
+recorded for assertions; `response_url` posts land in `responses` when they pass the same message checks
+as `chat.postMessage` (Block Kit limits), and in `rejected_responses` (with `_error`, HTTP 400) when not.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class ScriptedFailure:
     error: str
     status: int = 200
     retry_after: int | None = None
+    after_effect: bool = False  # the call takes effect (message stored), then the answer is this failure
 
 
 @dataclass(slots=True)
@@ -100,6 +102,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     ephemeral: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    rejected_responses: list[dict[str, Any]] = field(default_factory=list)
     scripted: dict[str, list[ScriptedFailure]] = field(default_factory=lambda: defaultdict(list))
     app_tokens: set[str] = field(default_factory=lambda: {"xapp-test"})
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope_id -> the app's answer
@@ -123,10 +126,20 @@ class FakeSlack:
         return user
 
     def fail_next(
-        self, method: str, error: str, *, status: int = 200, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        after_effect: bool = False,
     ) -> None:
-        """The next call of `method` fails this way (queue several for a storm)."""
-        self.scripted[method].append(ScriptedFailure(error, status, retry_after))
+        """The next call of `method` fails this way (queue several for a storm).
+
+        With `after_effect` the call is carried out first and only its answer is the failure: "store then
+        5xx", Slack keeping a message while the bot sees an error (a proxy timing out, a 503 on the way back).
+        """
+        self.scripted[method].append(ScriptedFailure(error, status, retry_after, after_effect))
 
     async def start(self) -> str:
         app = web.Application()
@@ -177,6 +190,11 @@ class FakeSlack:
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         payload = await request.json()
         payload["_hook"] = request.match_info["hook_id"]
+        try:
+            _check_response(payload)
+        except _SlackError as error:
+            self.rejected_responses.append({**payload, "_error": error.code})
+            return web.Response(status=400, text=error.code)
         self.responses.append(payload)
         return web.Response(text="ok")
 
@@ -242,16 +260,22 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "not_authed"}, {}
             if token not in self.teams:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
-        if self.scripted[method]:
-            failure = self.scripted[method].pop(0)
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return failure.status, {"ok": False, "error": failure.error}, headers
+        failure = self.scripted[method].pop(0) if self.scripted[method] else None
+        if failure is not None and not failure.after_effect:
+            return self._failure(failure)
         team = self.teams.get(token or "")
         try:
             result = handler(self, params, team, basic)
         except _SlackError as error:
             return error.status, {"ok": False, "error": error.code}, error.headers
+        if failure is not None:
+            return self._failure(failure)
         return 200, {"ok": True, **result}, {}
+
+    @staticmethod
+    def _failure(failure: ScriptedFailure) -> tuple[int, dict[str, Any], dict[str, str]]:
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+        return failure.status, {"ok": False, "error": failure.error}, headers
 
     # --- shared checks --------------------------------------------------------------------------------
 
@@ -379,6 +403,17 @@ def _check_message(params: dict[str, Any]) -> None:
         or not isinstance(metadata.get("event_payload"), dict)
     ):
         raise _SlackError("invalid_metadata_format")
+
+
+def _check_response(payload: Any) -> None:
+    """A `response_url` payload: the message checks of `chat.postMessage`, unless it only deletes."""
+    if not isinstance(payload, dict):
+        raise _SlackError("invalid_payload")
+    if payload.get("response_type") not in (None, "ephemeral", "in_channel"):
+        raise _SlackError("invalid_payload")
+    if payload.get("delete_original") is True:
+        return
+    _check_message(payload)
 
 
 # --- methods --------------------------------------------------------------------------------------------
