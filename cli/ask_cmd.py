@@ -43,7 +43,20 @@ def reply_as_json(reply: NewsReply) -> str:
     return json.dumps(_jsonable(dataclasses.asdict(reply)), ensure_ascii=False, indent=2)
 
 
-async def _answer(line: str, *, editor: bool, channel: str | None) -> NewsReply:
+class Platform(enum.StrEnum):
+    console = "console"
+    slack = "slack"
+    discord = "discord"
+
+
+async def _answer(
+    line: str,
+    *,
+    editor: bool,
+    channel: str | None,
+    platform: Platform = Platform.console,
+    team: str | None = None,
+) -> NewsReply:
     settings = load_settings()
     catalog = load_topics(settings.topics_file)
     async with open_store(settings.database_url) as engine:
@@ -53,7 +66,9 @@ async def _answer(line: str, *, editor: bool, channel: str | None) -> NewsReply:
         except (KeyError, OSError):
             user = "shell"
         caller = Caller(user_id=f"shell:{user}", is_editor=editor, display_name=user)
-        where = ChannelRef(platform="console", external_id=channel or settings.console_channel)
+        where = ChannelRef(
+            platform=platform.value, external_id=channel or settings.console_channel, team_id=team or None
+        )
         return await service.handle(line, caller, where)
 
 
@@ -61,13 +76,27 @@ def ask(
     line: str = typer.Argument(..., help='A command line such as "/news venezuela since:7d"'),
     editor: bool = typer.Option(False, "--editor", help="Act as an editor (mute, subscribe…)"),
     channel: str | None = typer.Option(
-        None, "--channel", help="Console channel id (default CONSOLE_CHANNEL)"
+        None,
+        "--channel",
+        help="Channel id on --platform (default CONSOLE_CHANNEL; required for slack and discord)",
+    ),
+    platform: Platform = typer.Option(
+        Platform.console,
+        "--platform",
+        case_sensitive=False,
+        help="Whose channel --channel names: console, slack (C0123ABC) or discord (the channel's number)",
+    ),
+    team: str | None = typer.Option(
+        None, "--team", help="Slack workspace / Discord server id, recorded when the channel is new"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the reply's view model as JSON"),
 ) -> None:
     """Answer one /news command line and exit."""
+    if platform is not Platform.console and not (channel or "").strip():
+        print(f"ask: --platform {platform.value} needs --channel with the channel's id", file=sys.stderr)
+        raise typer.Exit(code=2)
     try:
-        reply = asyncio.run(_answer(line, editor=editor, channel=channel))
+        reply = asyncio.run(_answer(line, editor=editor, channel=channel, platform=platform, team=team))
     except (SQLAlchemyError, OSError) as error:
         # One line, not a trace: the usual cause is a wrong DATABASE_URL or a server that is down.
         print(f"ask: cannot use the database in DATABASE_URL: {error}", file=sys.stderr)

@@ -28,6 +28,14 @@ class ChatPoster(Protocol):
         """
         ...
 
-    async def find_posted(self, channel: str, idempotency_key: str) -> PostedMessage | None:
-        """After a crash in 'sending': the message already posted with this key, if the platform can tell."""
+    async def find_posted(
+        self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
+    ) -> PostedMessage | None:
+        """After a crash in 'sending': the message already posted with this key, if the platform can tell.
+
+        `thread` is the first alert of the story when the row is an update that goes in its thread (the
+        same `thread` `post` gets): a poster that files updates as thread replies looks there first. The
+        sender passes it only when there is one, so a poster written without the keyword still serves
+        new alerts.
+        """
         ...

@@ -31,14 +31,14 @@ from stories.model import AlertKind, PostedMessage
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
-NoticeText = Callable[[str, int], str]
+NoticeText = Callable[..., str]  # (topic, skipped, *, muted_for: timedelta | None) -> str
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def default_mute_ended_notice(topic: str, skipped: int) -> str:
+def default_mute_ended_notice(topic: str, skipped: int, *, muted_for: timedelta | None = None) -> str:
     stories = "story" if skipped == 1 else "stories"
     return f"The mute on {topic} has ended: {skipped} {stories} skipped while it was on."
 
@@ -94,7 +94,7 @@ class DeliverySender:
         self._rng = rng or random.Random()
         self._notice_text = notice_text or mute_ended_notice_text()
         self._last_housekeeping = float("-inf")
-        self.last_beat = time.monotonic()  # read by /healthz
+        self.last_beat = time.monotonic()  # read by /healthz: the last successful claim
 
     @classmethod
     def from_settings(
@@ -129,14 +129,16 @@ class DeliverySender:
         log.info("delivery started", worker=self.worker_id, platforms=self.platforms)
         try:
             while not stop.is_set():
-                self._beat()
                 await self._housekeeping_if_due()
                 try:
                     claimed = await self._claim(self._batch_size - len(in_flight))
                 except Exception:
-                    # The database is unreachable or busy: keep the loop and its heartbeat alive, retry soon.
+                    # The database is unreachable or busy: keep the loop alive and retry soon, but do not
+                    # beat: the heartbeat means "claiming works", so `/healthz` turns red if this persists.
                     log.exception("could not claim alerts; retrying", worker=self.worker_id)
                     claimed = []
+                else:
+                    self._beat()
                 for row in claimed:
                     in_flight.add(asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}"))
                 waiters: set[asyncio.Future[object]] = {*in_flight, asyncio.ensure_future(stop.wait())}
@@ -152,9 +154,9 @@ class DeliverySender:
 
     async def run_once(self) -> int:
         """One pass: housekeeping, claim a batch, deliver it; returns how many rows were handled."""
-        self._beat()
         await self._housekeeping_if_due()
         claimed = await self._claim(self._batch_size)
+        self._beat()  # only after a successful claim (see `run`)
         await asyncio.gather(*(self._deliver(row) for row in claimed))
         return len(claimed)
 
@@ -203,7 +205,8 @@ class DeliverySender:
         async with self._sessions() as session, session.begin():
             ended = await channels_repo.end_expired_mutes(session, now)
             for mute in ended:
-                text = self._notice_text(mute.topic, mute.skipped_count)
+                muted_for = now - mute.muted_at if mute.muted_at is not None else None
+                text = self._notice_text(mute.topic, mute.skipped_count, muted_for=muted_for)
                 await outbox.enqueue_notice(session, mute.channel.id, text, now)
                 log.info(
                     "mute ended",
@@ -240,7 +243,7 @@ class DeliverySender:
         if alert is None:
             await self._finish_dead(row, "the story no longer exists")
             return
-        if row.attempts > 1 and await self._already_posted(poster, row):
+        if row.attempts > 1 and await self._already_posted(poster, row, thread):
             return
         await self._pacer.wait_turn(self._pace_key(row))
         await self._budget.acquire()
@@ -268,11 +271,15 @@ class DeliverySender:
         message_id, thread_id = first
         return PostedMessage(row.platform, row.channel, message_id, thread_id)
 
-    async def _already_posted(self, poster: ChatPoster, row: outbox.ClaimedRow) -> bool:
+    async def _already_posted(
+        self, poster: ChatPoster, row: outbox.ClaimedRow, thread: PostedMessage | None
+    ) -> bool:
         """Before re-sending, ask the platform whether an earlier attempt got through after all."""
+        # An update's thread tells the poster where to look first; only passed when there is one.
+        where = {"thread": thread} if thread is not None else {}
         try:
             found = await asyncio.wait_for(
-                poster.find_posted(row.channel, row.idempotency_key), timeout=self._send_timeout
+                poster.find_posted(row.channel, row.idempotency_key, **where), timeout=self._send_timeout
             )
         except Exception as error:
             log.warning("could not check for an earlier post", outbox_id=row.id, error=_describe(error))

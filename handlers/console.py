@@ -76,7 +76,9 @@ class ConsolePoster:
         self._posted[idempotency_key] = message
         return message
 
-    async def find_posted(self, channel: str, idempotency_key: str) -> PostedMessage | None:
+    async def find_posted(
+        self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
+    ) -> PostedMessage | None:
         return self._posted.get(idempotency_key)
 
 

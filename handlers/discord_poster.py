@@ -5,8 +5,8 @@ Idempotency: every send carries a `nonce` derived from the outbox row's idempote
 is retried after a crash. Discord only remembers nonces for a few minutes; a retry later than that is
 caught by `find_posted`, which looks for the key's short `ref` in the footers of the bot's recent messages
 (Discord does not return nonces when listing history). What remains: a crash after Discord accepted the
-message, a restart more than a few minutes later, and more than `HISTORY_LOOKBACK` newer bot messages in
-that channel by then: that alert posts twice.
+message, a restart more than a few minutes later, and more than `HISTORY_LOOKBACK` newer messages (from
+anyone: the bot's are picked out of the channel's last ones) in that channel by then: that alert posts twice.
 
 Errors come back as the `errors.DeliveryError` family: 429 → `RateLimited(retry_after)`; unknown channel
 (10003), missing access/permissions (50001/50013), invalid body (400), bad token (401) → permanent; 5xx,
@@ -175,8 +175,13 @@ class DiscordPoster:
             thread_id=thread.message_id if thread is not None else None,
         )
 
-    async def find_posted(self, channel: str, idempotency_key: str) -> PostedMessage | None:
-        """The message this bot already posted for `idempotency_key`, among the channel's recent ones."""
+    async def find_posted(
+        self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
+    ) -> PostedMessage | None:
+        """The message this bot already posted for `idempotency_key`, among the channel's recent ones.
+
+        Updates are replies in the same channel here, so `thread` (the port's hint) is not needed.
+        """
         target = self.client.get_partial_messageable(int(channel))
         marker, nonce = f"ref {ref_for(idempotency_key)}", nonce_for(idempotency_key)
         me = self.client.user

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ DIGEST_PER_TOPIC = 10
 FIGURE_ROWS = 40
 MAX_LINE_CHARS = 10_000
 COMMAND_SUGGESTION_SCORE = 75
+# A shorter start of a topic name (`mi`) is too likely to be a typo to be taken as that topic.
+MIN_TOPIC_PREFIX = 3
 
 
 class TopicCatalog(Protocol):
@@ -64,10 +67,11 @@ def utc_now() -> datetime:
 
 
 def mute_ended_notice(topic: str, skipped: int, *, muted_for: timedelta | None = None) -> str:
-    """What a channel is told when a mute ends (delivery posts it after `end_expired_mutes`)."""
+    """What a channel is told when a mute ends (delivery posts it after `end_expired_mutes`, with how long
+    the mute lasted): the digest it points to covers the whole mute, up to the longest digest there is."""
     period = DEFAULT_DIGEST
     if muted_for is not None and muted_for > period:
-        period = timedelta(hours=math.ceil(muted_for.total_seconds() / 3600))
+        period = min(timedelta(hours=math.ceil(muted_for.total_seconds() / 3600)), MAX_DIGEST)
     digest = f"/news digest {_hours_text(period)}"
     if skipped <= 0:
         return f"The mute on `{topic}` has ended; no stories were held back. Alerts are back on."
@@ -140,6 +144,23 @@ async def _figure_history(
         .order_by(StoryRevisionRow.story_id, StoryRevisionRow.revision)
     )
     return [(revision, published or revision.created_at) for revision, published in result.all()]
+
+
+def _with_filter(text: str, key: str, value: str, command: str) -> str:
+    """`command` and the search line as typed with the `key:` filter set to `value`, ready to copy."""
+    pattern = re.compile(rf'(?<![^\s]){key}:(?:"[^"]*"?|[^\s"]*)', re.IGNORECASE)
+    line = pattern.sub(lambda _: f"{key}:{value}", text)
+    return f"{command} {' '.join(line.split())}"
+
+
+def _retyped(rest: str, typed: str, meant: str, command: str) -> str:
+    """`/news <command> <rest>` with the topic as typed replaced by the one meant."""
+    words = rest.split()
+    if typed in words:
+        words[words.index(typed)] = meant
+    else:
+        words.insert(0, meant)
+    return " ".join(["/news", command, *words])
 
 
 def _clock_text(moment: datetime) -> str:
@@ -249,8 +270,12 @@ class NewsService:
 
     # --- topics -----------------------------------------------------------------------------------------
 
-    def resolve_topic(self, name: str, *, command: str) -> Topic:
-        """The topic an editor meant, or a CommandError with the closest name."""
+    def resolve_topic(self, name: str, *, command: str, example: Callable[[str], str] | None = None) -> Topic:
+        """The topic meant: its name, its title, or an unambiguous start of its name or of one of its
+        words (`migration` -> `migration-refugees`); else a CommandError with the closest names.
+
+        `example` turns a topic name into the command line to suggest (by default `/news <command> <name>`).
+        """
         wanted = name.strip().strip("`'\"").lower()
         if not wanted:
             raise CommandError(
@@ -262,18 +287,35 @@ class NewsService:
             topic = next((t for t in self.catalog.topics if t.title.lower() == wanted), None)
         if topic is not None:
             return topic
-        suggestion = self.catalog.suggest(wanted)
+        started = self._topics_starting_with(wanted)
+        if len(started) == 1 and len(wanted) >= MIN_TOPIC_PREFIX:
+            return started[0]
+        build = example or (lambda topic_name: f"/news {command} {topic_name}")
         shown = wanted[:60]
-        if suggestion:
-            usage = help_text.command_help(command).usage.split("<topic>")[0]
+        if len(started) > 1:
+            names = [t.name for t in started]
+            raise CommandError(
+                f"`{shown}` could be several topics: {', '.join(names)}. Which one did you mean?",
+                example=build(names[0]),
+            )
+        # A start too short to take as given (`ar`) is still the best guess.
+        suggestion = started[0].name if started else self.catalog.suggest(wanted)
+        if suggestion and self.catalog.get(suggestion) is not None:
             raise CommandError(
                 f"I don't know the topic `{shown}`. Did you mean `{suggestion}`?",
-                example=f"{usage}{suggestion}".strip(),
+                example=build(suggestion),
             )
         raise CommandError(
             f"I don't know the topic `{shown}`. Topics: {', '.join(self.catalog.names())}.",
-            example=self._example(command),
+            example=build(self.example_topic),
         )
+
+    def _topics_starting_with(self, wanted: str) -> list[Topic]:
+        """Topics whose name starts with `wanted`, else those with a word of the name that does."""
+        whole = [t for t in self.catalog.topics if t.name.startswith(wanted)]
+        if whole:
+            return whole
+        return [t for t in self.catalog.topics if any(p.startswith(wanted) for p in t.name.split("-"))]
 
     def topic_family(self, topic: Topic) -> list[str]:
         """The topic and every topic below it (stories carry the most specific topics)."""
@@ -310,13 +352,19 @@ class NewsService:
     ) -> NewsReply:
         return await self._search(rest, now, typed_command=None)
 
-    def _parse_search(self, text: str, now: datetime) -> tuple[NewsQuery, list[str] | None]:
+    def _parse_search(
+        self, text: str, now: datetime, *, command: str = "/news"
+    ) -> tuple[NewsQuery, list[str] | None]:
         query = parse_news_query(text, now)
         if query.problems:
             raise CommandError(" ".join(query.problems), example=self._example("search"))
         topics = None
         if query.topic is not None:
-            topics = self.topic_family(self.resolve_topic(query.topic, command="search"))
+            topic = self.resolve_topic(
+                query.topic, command="search", example=lambda name: _with_filter(text, "topic", name, command)
+            )
+            query = dataclasses.replace(query, topic=topic.name)
+            topics = self.topic_family(topic)
         if not query.has_text and not query.has_filters:
             if query.excluded:
                 raise CommandError(
@@ -333,7 +381,11 @@ class NewsService:
         query, topics = self._parse_search(text, now)
         async with self.sessions() as session:
             hits = await search_stories(session, query, now, limit=DEFAULT_RESULTS * 2, topics=topics)
+            unknown_language = await self._unknown_language(session, query) if not hits else None
         shown = query.describe()
+        if unknown_language is not None:
+            line, example = unknown_language
+            return self._error(line, _with_filter(text, "lang", example, "/news"), now)
         if not hits:
             examples: tuple[str, ...] = ('/news "exact phrase"', "/news venezuela since:30d")
             text_line = f"No stories match `{shown}`."
@@ -350,6 +402,20 @@ class NewsService:
             text=f"{len(hits)} {'story' if len(hits) == 1 else 'stories'}, best match first.",
             stories=tuple(_hit_line(h) for h in hits),
             generated_at=now,
+        )
+
+    async def _unknown_language(self, session: AsyncSession, query: NewsQuery) -> tuple[str, str] | None:
+        """For `lang:xx` where no feed is in `xx`: what to say, and the language to suggest instead."""
+        if query.lang is None:
+            return None
+        rows = await session.execute(select(FeedRow.language).where(FeedRow.language.is_not(None)).distinct())
+        known = sorted({str(code).lower() for code in rows.scalars() if code})
+        if not known or query.lang in known:
+            return None
+        return (
+            f"No stories are in `{query.lang}`: `lang:` takes a language code, and the feeds here are in "
+            f"{', '.join(known)}.",
+            known[0],
         )
 
     def _command_suggestion(self, typed: str | None) -> str | None:
@@ -372,7 +438,11 @@ class NewsService:
                         f"I can show between 1 and {MAX_RESULTS} stories.", example="/news latest 10"
                     )
             elif topic is None:
-                topic = self.resolve_topic(token, command="latest")
+                topic = self.resolve_topic(
+                    token,
+                    command="latest",
+                    example=lambda name, typed=token: _retyped(rest, typed, name, "latest"),
+                )
             else:
                 raise CommandError(
                     "`latest` takes a topic and a number, nothing else.",
@@ -459,7 +529,7 @@ class NewsService:
             raise CommandError(
                 "Which stories? Give some words to search for.", example="/news figures deserters"
             )
-        query, topics = self._parse_search(rest, now)
+        query, topics = self._parse_search(rest, now, command="/news figures")
         async with self.sessions() as session:
             hits = await search_stories(session, query, now, limit=DEFAULT_RESULTS, topics=topics)
             story_ids = [h.story_id for h in hits]
@@ -617,7 +687,9 @@ class NewsService:
 
     async def _mute(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         name, _, when = rest.partition(" ")
-        topic = self.resolve_topic(name, command="mute")
+        topic = self.resolve_topic(
+            name, command="mute", example=lambda meant: _retyped(rest, name, meant, "mute")
+        )
         until = self._parse_mute_end(when, now)
         async with self.sessions() as session, session.begin():
             row = await channels_repo.ensure_channel(session, channel, now)
@@ -702,8 +774,8 @@ class NewsService:
         if delivery.oldest_pending_age is not None:
             waiting = f", the oldest waiting {describe_duration(delivery.oldest_pending_age)}"
         lines = [f"{delivery.pending} alert(s) waiting to be sent{waiting}."]
-        if delivery.dead:
-            lines.append(f"{delivery.dead} alert(s) could not be delivered and were given up on:")
+        if delivery.dead_here:
+            lines.append(f"{delivery.dead_here} alert(s) here could not be delivered and were given up on:")
             for letter in delivery.recent_dead:
                 what = letter.title or letter.kind
                 reason = f": {letter.last_error}" if letter.last_error else ""
@@ -711,12 +783,22 @@ class NewsService:
                     f"{letter.platform} {letter.channel}, {what[:80]} "
                     f"({describe_ago(letter.created_at, now)}, {letter.attempts} tries){reason}"
                 )
+        if delivery.dead_elsewhere:  # other workspaces/servers: counted, never described
+            lines.append(
+                f"{delivery.dead_elsewhere} more undeliverable alert(s) in other workspaces or servers."
+            )
         return ReplySection(heading="Delivery", lines=tuple(lines))
 
     async def _feeds(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         async with self.sessions() as session:
             feeds = list((await session.execute(select(FeedRow).order_by(FeedRow.name))).scalars())
-            delivery = await delivery_status(session, now)
+            delivery = await delivery_status(
+                session,
+                now,
+                platform=channel.platform,
+                team_id=channel.team_id,
+                channel_id=channel.external_id,
+            )
         rows = []
         failing = 0
         for feed in feeds:

@@ -20,8 +20,10 @@ from handlers.views import NewsReply, ReplySection, StoryLine, Table
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
 
 DEFAULT_WIDTH = 100
-SUMMARY_CHARS = 240
-FIGURES_SHOWN = 3
+SUMMARY_CHARS = 240  # a story line in a reply
+ALERT_SUMMARY_CHARS = 300  # an alert shows the whole summary (the pipeline keeps it within 300)
+FIGURES_SHOWN = 4  # the top figures, ranked, as the alert promises
+MATCHED_SHOWN = 8
 
 
 def _console(color: bool, width: int) -> tuple[Console, io.StringIO]:
@@ -58,8 +60,14 @@ def _when(moment: datetime | None, now: datetime | None) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut between words ("365,000", never "365,00…")."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-–—") + "…"
 
 
 def _figures_text(figures: Iterable[KeyFigure]) -> str:
@@ -136,9 +144,13 @@ def _story_text(story: StoryCluster) -> Text:
         meta.append(", ".join(story.topics))
     text.append("\n    " + " · ".join(meta), style="dim")
     if story.summary:
-        text.append("\n    " + _shorten(story.summary, SUMMARY_CHARS))
+        text.append("\n    " + _shorten(story.summary, ALERT_SUMMARY_CHARS))
     if story.figures:
         text.append("\n    " + _figures_text(story.figures), style="yellow")
+    if story.matched:
+        terms = list(dict.fromkeys(story.matched))
+        more = f" (+{len(terms) - MATCHED_SHOWN} more)" if len(terms) > MATCHED_SHOWN else ""
+        text.append("\n    Why it matched: " + ", ".join(terms[:MATCHED_SHOWN]) + more, style="dim")
     if story.link:
         text.append("\n    " + story.link, style="blue")
     return text

@@ -77,10 +77,11 @@ def configure_logging(level: str = "INFO", log_format: str = "auto", stream: Tex
     renderer: Any
     if wants_json(log_format, out):
         renderer = structlog.processors.JSONRenderer()
-        exception_step: list[Any] = [structlog.processors.format_exc_info]
     else:
+        # The console renderer would otherwise format `exc_info` itself, after `redact_secrets` ran (and, with
+        # Rich, print every frame's local variables and wrap long lines, splitting tokens): so it gets the
+        # traceback as the already scrubbed plain text of `exception`, like the JSON renderer.
         renderer = structlog.dev.ConsoleRenderer(colors=hasattr(out, "isatty") and out.isatty())
-        exception_step = []
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -91,8 +92,9 @@ def configure_logging(level: str = "INFO", log_format: str = "auto", stream: Tex
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *exception_step,
-            redact_secrets,  # after exceptions are rendered, so tracebacks are scrubbed too
+            # In every format exceptions become text here, before `redact_secrets`: tracebacks are scrubbed.
+            structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
     )

@@ -58,10 +58,12 @@ ALERT_LAG = Histogram(
     buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600),
 )
 SCHEDULER_LAST_TICK = Gauge(
-    "wirewatch_scheduler_last_tick_timestamp_seconds", "Unix time of this process's last finished poll tick."
+    "wirewatch_scheduler_last_tick_timestamp_seconds",
+    "Unix time of this process's last finished poll tick or feed poll.",
 )
 SENDER_LAST_BEAT = Gauge(
-    "wirewatch_sender_last_beat_timestamp_seconds", "Unix time of this process's last delivery loop pass."
+    "wirewatch_sender_last_beat_timestamp_seconds",
+    "Unix time of this process's last successful outbox claim.",
 )
 
 __all__ = [

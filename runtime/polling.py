@@ -86,8 +86,9 @@ class PollingService:
         self.ticks = 0
 
     async def tick(self) -> None:
+        # No beat here: the heartbeat follows work done (a finished tick or feed poll), so a tick that fails
+        # at once (the database is down, leasing raises) leaves `/healthz` to turn red after the threshold.
         self._current = asyncio.current_task()
-        self.beat.beat()
         try:
             summary = await self.poller.tick()
         except asyncio.CancelledError:
@@ -129,8 +130,10 @@ class PollingService:
         A cancelled feed poll rolls its transaction back, so nothing is half-stored; releasing the leases
         lets another worker poll those feeds at once instead of after LEASE_SECONDS.
         """
+        # Pause, not shut down, first: APScheduler's asyncio executor cancels a running job on shutdown, which
+        # would cut the tick off at once instead of giving it the grace.
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.pause()
         # Under steady load a tick keeps leasing while feeds are due; from here it only finishes its polls.
         self.poller.stop_leasing()
         current = self._current
@@ -141,6 +144,8 @@ class PollingService:
                 current.cancel()
                 with contextlib.suppress(BaseException):
                     await current
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         await self._release_leases()
         await self.poller.aclose()
 

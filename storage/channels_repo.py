@@ -29,6 +29,7 @@ class EndedMute:
     channel: ChannelRow
     topic: str
     skipped_count: int
+    muted_at: datetime | None = None  # when the mute began: the notice points to a digest covering it
 
 
 async def ensure_channel(session: AsyncSession, ref: ChannelRef, now: datetime) -> ChannelRow:
@@ -116,7 +117,8 @@ async def end_expired_mutes(session: AsyncSession, now: datetime) -> list[EndedM
         .with_for_update(skip_locked=True, of=MuteRow)
     )
     ended = [
-        EndedMute(channel, mute.topic, mute.skipped_count) for mute, channel in await session.execute(query)
+        EndedMute(channel, mute.topic, mute.skipped_count, mute.muted_at)
+        for mute, channel in await session.execute(query)
     ]
     for item in ended:
         await session.execute(

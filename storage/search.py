@@ -24,11 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.query import NewsQuery
 from storage.models import EntryRow, FeedRow, StoryRow
 from storage.types import UTCDateTime
+from stories.summarize import summarize
 
 CANDIDATE_WINDOW = 300
 RELEVANCE_WEIGHT = 0.7
 RECENCY_HALF_LIFE_HOURS = 72.0
 PG_CONFIG = "entries_fts_config"
+# Enough of an entry's stored text for a summary of its lead (`stories.summarize` reads no further).
+LEAD_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,27 @@ def _blend(candidates: Sequence[Any]) -> list[tuple[float, int, int]]:
     return scored
 
 
+def _same_language(row: Any) -> bool:
+    return row.language is None or row.story_language is None or row.language == row.story_language
+
+
+def _hit_summary(row: Any) -> str:
+    """The story's summary (cleaned, the lead, never boilerplate) when it is in the language of the entry
+    shown; else the same kind of summary made from that entry's own stored text."""
+    if _same_language(row) and row.story_summary:
+        return str(row.story_summary)
+    summary, content = row.entry_summary or "", row.entry_content or ""
+    return summarize(content if len(content) > len(summary) else summary, row.title or "", clean=False)
+
+
+def _hit_figures(row: Any) -> tuple[dict[str, Any], ...]:
+    """The story's current figures, unless the entry shown is in another language and has figures of its
+    own: then those, so the figures read in the language of the headline above them."""
+    if not _same_language(row) and row.entry_figures:
+        return tuple(row.entry_figures)
+    return tuple(row.figures or ())
+
+
 async def search_stories(
     session: AsyncSession,
     query: NewsQuery,
@@ -280,13 +304,17 @@ async def search_stories(
                 EntryRow.id,
                 EntryRow.title,
                 EntryRow.link,
-                EntryRow.summary,
+                func.substr(EntryRow.summary, 1, LEAD_CHARS).label("entry_summary"),
+                func.substr(EntryRow.content, 1, LEAD_CHARS).label("entry_content"),
+                EntryRow.figures.label("entry_figures"),
                 EntryRow.language,
                 EntryRow.published_at,
                 EntryRow.first_seen_at,
                 FeedRow.name.label("source"),
                 StoryRow.topics,
                 StoryRow.figures,
+                StoryRow.summary.label("story_summary"),
+                StoryRow.language.label("story_language"),
             )
             .join(FeedRow, FeedRow.id == EntryRow.feed_id)
             .join(StoryRow, StoryRow.id == EntryRow.story_id)
@@ -314,12 +342,12 @@ async def search_stories(
                 title=row.title,
                 link=row.link,
                 source=row.source,
-                summary=row.summary or "",
+                summary=_hit_summary(row),
                 published=row.published_at or row.first_seen_at,
                 language=row.language,
                 other_sources=max(0, int(feeds_per_story.get(story_id, 1)) - 1),
                 topics=tuple(row.topics or ()),
-                figures=tuple(row.figures or ()),
+                figures=_hit_figures(row),
                 score=score,
             )
         )
@@ -334,16 +362,26 @@ async def recent_stories(
     since: datetime | None = None,
     relevant_only: bool = True,
 ) -> list[StoryRow]:
-    """Newest stories first (by first sighting), optionally only those carrying one of `topics`."""
+    """Newest stories first, optionally only those carrying one of `topics`.
+
+    Without `since`, newest by first sighting. With `since`, only stories published since then (their
+    publication time, else when first seen, as `since:` in search) and newest published first: a feed's
+    backlog, stored on its first poll, is not news of the period.
+    """
     engine = engine_for(session.get_bind().dialect.name)
     params: dict[str, Any] = {"limit": limit}
     conditions = ["1 = 1"]
     if relevant_only:
         conditions.append("s.relevant = :relevant")
         params["relevant"] = True
+    order = "s.first_seen_at DESC, s.id DESC"
     if since is not None:
-        conditions.append("s.first_seen_at >= :since")
+        # coalesce(published_at, first_seen_at) >= :since, written so each half can use its index.
+        conditions.append(
+            "(s.published_at >= :since OR (s.published_at IS NULL AND s.first_seen_at >= :since))"
+        )
         params["since"] = since
+        order = "coalesce(s.published_at, s.first_seen_at) DESC, s.id DESC"
     if topics is not None:
         if not topics:
             return []
@@ -353,8 +391,7 @@ async def recent_stories(
             names.append(f":topic_{index}")
         conditions.append(engine.topic_clause(", ".join(names)))
     statement = text(
-        f"SELECT s.id FROM stories s WHERE {' AND '.join(conditions)} "
-        "ORDER BY s.first_seen_at DESC, s.id DESC LIMIT :limit"
+        f"SELECT s.id FROM stories s WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
     )
     if since is not None:
         statement = statement.bindparams(bindparam("since", type_=UTCDateTime()))

@@ -75,5 +75,27 @@ async def test_ask_as_editor_changes_the_named_channel_and_a_did_you_mean_exits_
 
 def test_ask_fails_with_one_line_when_the_database_cannot_be_opened(tmp_path: Path) -> None:
     result = _ask(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}", tmp_path, "/news venezuela")
-    assert result.returncode == 1
-    assert "cannot use the database" in result.stderr and "Traceback" not in result.stderr
+    # A store that cannot be opened is a configuration error: one line naming DATABASE_URL, no trace.
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+async def test_ask_acts_on_a_slack_or_discord_channel_with_platform(
+    archive: tuple[str, int], sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    url, _ = archive
+    slack = _ask(
+        url, tmp_path, "/news mute migration for 2h", "--editor", "--platform", "slack", "--channel", "C0DESK"
+    )
+    assert slack.returncode == 0, slack.stderr
+    discord = _ask(
+        url, tmp_path, "/news subscribe migration", "--editor", "--platform", "discord", "--channel", "42"
+    )
+    assert discord.returncode == 0, discord.stderr
+    async with session_factory(sqlite_engine)() as session:
+        channels = set((await session.execute(select(ChannelRow.platform, ChannelRow.external_id))).all())
+    assert channels == {("slack", "C0DESK"), ("discord", "42")}
+    missing = _ask(url, tmp_path, "/news topics", "--platform", "slack")
+    assert missing.returncode == 2 and "--channel" in missing.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from config.settings import load_settings
 from handlers.console import ConsoleRuntime, build_console_runtime
 from handlers.news import NewsService
-from handlers.render_text import render_reply
+from handlers.render_text import _shorten, render_alert, render_reply
 from handlers.views import NewsReply, StoryLine
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow, SubscriptionRow
@@ -189,3 +190,41 @@ def test_rendering_is_coloured_only_when_asked_and_never_interprets_markup() -> 
     assert ANSI.search(coloured)
     assert "[red]Headline[/red] [link=x]" in plain and "Search: [bold]x" in plain
     assert ANSI.sub("", coloured) == plain
+
+
+def test_an_alert_shows_four_ranked_figures_why_it_matched_and_whole_numbers() -> None:
+    figures = tuple(
+        KeyFigure(value, text, what, score=score)
+        for value, text, what, score in (
+            (20, "at least 20", "deserters seen in Cucuta", 0.6),
+            (326, "326", "members of Venezuela's armed forces", 0.9),
+            (365_000, "about 365,000", "troops", 0.7),
+            (1_600_000, "about 1.6 million", "civilians in the colectivos", 0.65),
+            (50, "50", "countries", 0.1),
+        )
+    )
+    # Long enough that the cut falls inside "365,000".
+    summary = "The armed forces " + "number about " * 21 + "x" * 6 + " 365,000 troops in all."
+    assert summary.index("365,000") < 299 < summary.index("365,000") + len("365,000")
+    cluster = dataclasses.replace(
+        _cluster(), summary=summary, figures=figures, matched=("Cúcuta", "desertores", "Cúcuta")
+    )
+    output = render_alert(Alert(AlertKind.NEW, cluster), 1)
+    _assert_in_order(
+        output,
+        [
+            "326 members of Venezuela's armed forces",
+            "about 365,000 troops",
+            "about 1.6 million civilians in the colectivos",
+            "at least 20 deserters seen in Cucuta",
+            "Why it matched: Cúcuta, desertores\n",
+        ],
+    )
+    assert "50 countries" not in output  # the fifth figure
+    assert " xxxxxx…" in output and not re.search(r"\d…", output)
+
+
+def test_shortening_cuts_between_words() -> None:
+    assert _shorten("about 365,000 troops", 12) == "about…"
+    assert _shorten("about 365,000 troops", 14) == "about 365,000…"
+    assert _shorten("short", 10) == "short"

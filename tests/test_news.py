@@ -12,12 +12,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from delivery.sender import DeliverySender
 from handlers.help_text import COMMAND_NAMES
 from handlers.news import NewsService, mute_ended_notice
 from handlers.views import Caller, ChannelRef, NewsReply
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow, OutboxRow, SubscriptionRow
+from stories.topics import load_topics
+from tests.conftest import PROJECT_ROOT
 from tests.test_news_fixtures import (
     BEAT,
     NOW,
@@ -201,7 +204,7 @@ async def test_mute_with_an_unreadable_time_explains_it(desk: Desk) -> None:
 async def test_mute_unknown_topic_suggests_the_closest(desk: Desk) -> None:
     reply = await desk.ask("mute venezuala for 1h")
     assert reply.is_error and f"`{BEAT}`" in reply.text
-    assert reply.examples == (f"/news mute {BEAT}",)
+    assert reply.examples == (f"/news mute {BEAT} for 1h",)  # the line as typed, the topic corrected
 
 
 async def test_mute_expires_and_the_channel_hears_what_it_skipped(desk: Desk) -> None:
@@ -335,3 +338,116 @@ async def test_figures_are_dated_when_reported_not_when_stored(desk: Desk) -> No
     reply = await desk.ask("figures paraguachon")
     assert reply.table is not None
     assert [row[0] for row in reply.table.rows] == ["2019-02-23 09:00"]
+
+
+# --- the real topic catalog (stories/topics.toml), whose names differ from the stand-in's ---
+
+
+@pytest.fixture
+async def real_desk(sqlite_engine: AsyncEngine) -> AsyncIterator[Desk]:
+    sessions = session_factory(sqlite_engine)
+    story_id = await seed_newsroom(sessions)
+    async with sessions() as session, session.begin():
+        feed = await add_feed(session, "Migración wire", language="es")
+        await add_story(
+            session,
+            feed,
+            "Venezuelan migrants queue at the Cúcuta crossing",
+            published=NOW - timedelta(hours=2),
+            topics=(BEAT, "migration-refugees"),
+        )
+    catalog = load_topics(PROJECT_ROOT / "stories" / "topics.toml")
+    yield Desk(NewsService(sessions, catalog, clock=Clock()), sessions, Clock(), story_id)
+
+
+def _well_formed(example: str) -> bool:
+    return example.startswith("/news ") and "<" not in example and ">" not in example
+
+
+async def test_topic_filter_takes_an_unambiguous_start_of_a_real_topic_name(real_desk: Desk) -> None:
+    reply = await real_desk.ask("topic:migration venezuelan")  # the issue's own example
+    assert not reply.is_error, reply.text
+    assert [line.title for line in reply.stories] == ["Venezuelan migrants queue at the Cúcuta crossing"]
+    assert "topic:migration-refugees" in reply.title  # says which topic it used
+    for typed in ("topic:refugees", "topic:MIGRATION", "topic:Migration-Refugees"):
+        assert not (await real_desk.ask(f"cucuta {typed}")).is_error, typed
+
+
+async def test_topic_filter_typo_or_ambiguity_gets_a_copyable_did_you_mean(real_desk: Desk) -> None:
+    typo = await real_desk.ask("cucuta topic:migrtion since:7d")
+    assert typo.is_error and "Did you mean `migration-refugees`?" in typo.text
+    assert typo.examples == ("/news cucuta topic:migration-refugees since:7d",)
+    ambiguous = await real_desk.ask("topic:mi cucuta")
+    assert ambiguous.is_error and "military-deserters, migration-refugees" in ambiguous.text
+    assert ambiguous.examples == ("/news topic:military-deserters cucuta",)
+    unknown = await real_desk.ask("cucuta topic:zzzz")
+    assert unknown.is_error and "Topics:" in unknown.text
+    figures = await real_desk.ask("figures deserters topic:migrtion")
+    assert figures.examples == ("/news figures deserters topic:migration-refugees",)
+    latest = await real_desk.ask("latest venezuala 3")
+    assert latest.examples == ("/news latest venezuela-colombia-border 3",)
+    for reply in (typo, ambiguous, unknown, figures, latest):
+        assert all(_well_formed(example) for example in reply.examples), reply.examples
+
+
+async def test_editor_commands_take_an_unambiguous_start_of_a_topic_name(real_desk: Desk) -> None:
+    muted = await real_desk.ask("mute migration for 2h")
+    assert muted.kind == "mute" and "`migration-refugees`" in muted.text
+    subscribed = await real_desk.ask("subscribe humanitarian")
+    assert "`humanitarian-aid`" in subscribed.text
+    assert (await real_desk.ask("latest military")).title == "Latest: Military and deserters"
+
+
+# --- the digest covers what was published in the period, not a new feed's backlog ---
+
+
+async def test_digest_leaves_out_a_new_feeds_backlog(desk: Desk) -> None:
+    async with desk.sessions() as session, session.begin():
+        feed = await add_feed(session, "New feed")
+        # First poll of a new feed: a story of 2019 stored (first seen) now.
+        backlog = await add_story(
+            session, feed, "Old border report", published=datetime(2019, 2, 23, tzinfo=UTC)
+        )
+        backlog.first_seen_at = NOW - timedelta(minutes=5)
+        fresh = await add_story(session, feed, "Fresh border report", published=NOW - timedelta(hours=1))
+        fresh.first_seen_at = NOW - timedelta(minutes=5)
+        undated = await add_story(session, feed, "Undated border report", published=NOW - timedelta(hours=2))
+        undated.published_at = None
+    reply = await desk.ask("digest 24h")
+    titles = [line.title for section in reply.sections for line in section.stories]
+    assert "Old border report" not in titles
+    assert "Fresh border report" in titles and "Undated border report" in titles
+    assert all("2019" not in str(line.published) for s in reply.sections for line in s.stories)
+
+
+# --- the mute-ended notice points to a digest covering the whole mute ---
+
+
+async def test_a_three_day_mute_ends_with_a_three_day_digest(desk: Desk) -> None:
+    await desk.ask("mute migration for 3d")
+    async with desk.sessions() as session, session.begin():
+        channel = (await session.execute(select(ChannelRow))).scalar_one()
+        await channels_repo.count_skipped(session, channel.id, "migration")
+    desk.clock.now = NOW + timedelta(days=3, seconds=20)
+    sender = DeliverySender(desk.sessions, {}, worker_id="test", clock=desk.clock)
+    assert await sender.end_expired_mutes() == 1
+    async with desk.sessions() as session:
+        [row] = (await session.execute(select(OutboxRow))).scalars()
+    assert "/news digest 73h" in row.payload["notice"]  # 3 days and 20 s, rounded up to whole hours
+    assert "1 story came in" in row.payload["notice"]
+    digest = await desk.ask("digest 73h")
+    assert not digest.is_error
+
+
+def test_mute_ended_notice_never_points_past_the_longest_digest() -> None:
+    assert "/news digest 31d" in mute_ended_notice("trade", 2, muted_for=timedelta(days=90))
+
+
+# --- lang: with a language no feed is in ---
+
+
+async def test_search_in_a_language_no_feed_has_says_which_there_are(desk: Desk) -> None:
+    reply = await desk.ask("colombia lang:xx since:30d")
+    assert reply.is_error and "en, es" in reply.text
+    assert reply.examples == ("/news colombia lang:en since:30d",)
+    assert (await desk.ask("colombia lang:es")).stories  # a known language still searches

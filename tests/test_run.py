@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from config.settings import ConfigurationError, load_settings
+from feeds.schedule import TickSummary
 from handlers.console import build_console_runtime
+from runtime.polling import PollingService
 from runtime.process import WirewatchProcess
 from runtime.roles import Role
 from storage.models import FeedRow, OutboxRow, SchedulerBeatRow
@@ -208,3 +210,28 @@ async def test_sigterm_stops_a_worker_gracefully(sqlite_url: str, tmp_path: Path
     assert await store.scalar(select(func.count()).select_from(SchedulerBeatRow)) == 0
     assert await store.scalar(select(func.count()).select_from(OutboxRow)) == 0
     await store.close()
+
+
+async def test_stop_gives_the_running_poll_tick_its_grace(sqlite_url: str) -> None:
+    """A tick running when the process stops finishes its polls (within the grace) instead of being cut off:
+    APScheduler cancels a running job when it shuts down, so the service pauses it first."""
+    settings = load_settings(DATABASE_URL=sqlite_url, WORKER_ID="w-grace", SCHEDULER_TICK_SECONDS=60)
+    store = Store(sqlite_url)
+    await store.migrate()
+    polling = PollingService(store.sessions, settings, lambda *_args: [], owner="w-grace")  # type: ignore[arg-type]
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow_tick() -> TickSummary:
+        started.set()
+        await asyncio.sleep(0.5)  # polls in flight
+        finished.set()
+        return TickSummary()
+
+    polling.poller.tick = slow_tick  # type: ignore[method-assign]
+    polling.start()  # the first tick runs at once
+    try:
+        await asyncio.wait_for(started.wait(), timeout=10)
+        await polling.stop(grace_seconds=10)
+        assert finished.is_set() and polling.ticks == 1
+    finally:
+        await store.close()

@@ -4,11 +4,13 @@
 one more entry, a dozen of them on the border beat. Alerts go to three Slack channels of the Slack contract
 fake (`tests/fakes/slack_api.py`) through the real Slack poster. Mid-run one worker is SIGKILLed.
 
-Checked: every served entry is stored exactly once, every alert reaches every subscribed channel exactly once
-(by the idempotency key each message carries in its Slack metadata), and the dead worker's feeds are taken
-over by another worker after its lease. The workers start together on an empty database (migrations under
-the advisory lock, feeds file synced by all three). PostgreSQL: three workers. SQLite: one worker, killed and
-restarted.
+The victim is killed while it holds both feed leases and outbox rows in `sending` (claimed, waiting for
+their pacing turn or being posted). Checked: every served entry is stored exactly once, every alert reaches
+every subscribed channel exactly once (by the idempotency key each message carries in its Slack metadata),
+and the dead worker's feeds and outbox rows are taken over by another worker within the lease
+(LEASE_SECONDS plus one tick or delivery pass; the restart time is included on SQLite). The workers start
+together on an empty database (migrations under the advisory lock, feeds file synced by all three).
+PostgreSQL: three workers. SQLite: one worker, killed and restarted.
 
 The helpers here (`FeedFarm`, `spawn_worker`, ...) are reused by `bench/scale_bench.py`.
 """
@@ -149,7 +151,7 @@ def worker_environment(database_url: str, feeds_file: Path, worker_id: str, **ex
             "POLL_MIN_SECONDS": "2",
             "POLL_MAX_SECONDS": "6",
             "SCHEDULER_TICK_SECONDS": "0.5",
-            "LEASE_SECONDS": "5",
+            "LEASE_SECONDS": str(LEASE_SECONDS),
             "FETCH_CONCURRENCY": "20",
             "FETCH_PER_HOST_CONCURRENCY": "20",
             "DELIVERY_CHANNEL_INTERVAL_SECONDS": "1.0",
@@ -238,6 +240,26 @@ class Store:
         )
         return {name: when for name, when in rows if when is not None}
 
+    async def sending_by(self, owner: str) -> set[int]:
+        rows = await self.read(
+            lambda s: s.execute(
+                select(OutboxRow.id).where(OutboxRow.lease_owner == owner, OutboxRow.state == "sending")
+            )
+        )
+        return set(rows.scalars())
+
+    async def rows_taken_over(self, row_ids: set[int], dead_owner: str) -> set[int]:
+        """Outbox rows of a dead worker that another worker has claimed since, or that are sent."""
+        other_owner = (OutboxRow.lease_owner.is_not(None)) & (OutboxRow.lease_owner != dead_owner)
+        rows = await self.read(
+            lambda s: s.execute(
+                select(OutboxRow.id).where(
+                    OutboxRow.id.in_(row_ids), other_owner | (OutboxRow.state == "sent")
+                )
+            )
+        )
+        return set(rows.scalars())
+
     async def taken_over(self, feed_ids: set[int], dead_owner: str, since: datetime) -> set[int]:
         """Feeds of a dead worker that another worker has leased or polled since it died."""
         other_owner = (FeedRow.lease_owner.is_not(None)) & (FeedRow.lease_owner != dead_owner)
@@ -279,9 +301,17 @@ class ScaleResult:
     taken_over: int
     takeover_seconds: float | None
     restarted: bool
+    victim_sending: int = 0  # outbox rows the killed worker held in `sending`
+    rows_taken_over: int = 0
+    row_takeover_seconds: float | None = None
 
 
 SLACK_CHANNELS = ["C0BORDER1", "C0BORDER2", "C0BORDER3"]
+LEASE_SECONDS = 5
+# "Within the lease": a lease taken just before the kill runs out LEASE_SECONDS later, then the next poll
+# tick (SCHEDULER_TICK_SECONDS 0.5) or delivery pass (idle 0.5 s) of another worker picks it up; plus the
+# test's own polling and a loaded machine's scheduling.
+TAKEOVER_BOUND_SECONDS = LEASE_SECONDS + 2.0
 
 
 async def run_scale_scenario(
@@ -337,31 +367,41 @@ async def run_scale_scenario(
             item = on_beat_item(rng, key, now) if number in beat_feeds else off_beat_item(rng, key, now)
             farm.publish(number, item)
 
-        # Kill a worker while it holds feed leases, then watch another take them over.
+        # Kill a worker while it holds feed leases and outbox rows in `sending` (alerts appear as the new
+        # entries are polled), then watch others take both over.
         victim_id = "worker-0"
 
-        async def victim_holds_leases() -> bool:
-            return bool(await store.leased_by(victim_id, datetime.now(UTC)))
+        async def victim_holds_work() -> bool:
+            return bool(await store.leased_by(victim_id, datetime.now(UTC))) and bool(
+                await store.sending_by(victim_id)
+            )
 
-        await wait_until(victim_holds_leases, within=10, interval=0.02)
+        await wait_until(victim_holds_work, within=30, interval=0.02)
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait()
         killed_at = datetime.now(UTC)
         held = await store.leased_by(victim_id, killed_at)
+        held_rows = await store.sending_by(victim_id)
         if restart_victim:
             env = worker_environment(database_url, feeds_file, "worker-restarted", **slack_env)
             processes.append(spawn_worker(env, workdir))
 
         taken_over_at: datetime | None = None
+        rows_taken_over_at: datetime | None = None
         taken: set[int] = set()
+        taken_rows: set[int] = set()
 
         async def taken_over() -> bool:
-            nonlocal taken_over_at
-            taken.update(await store.taken_over(held, victim_id, killed_at))
-            if taken == held:
-                taken_over_at = datetime.now(UTC)
-                return True
-            return False
+            nonlocal taken_over_at, rows_taken_over_at
+            if taken_over_at is None:
+                taken.update(await store.taken_over(held, victim_id, killed_at))
+                if taken == held:
+                    taken_over_at = datetime.now(UTC)
+            if rows_taken_over_at is None:
+                taken_rows.update(await store.rows_taken_over(held_rows, victim_id))
+                if taken_rows == held_rows:
+                    rows_taken_over_at = datetime.now(UTC)
+            return taken_over_at is not None and rows_taken_over_at is not None
 
         await wait_until(taken_over, within=30, interval=0.05)
         phases["takeover"] = time.monotonic()
@@ -420,18 +460,27 @@ async def run_scale_scenario(
         taken_over=len(taken),
         takeover_seconds=(taken_over_at - killed_at).total_seconds() if taken_over_at else None,
         restarted=restart_victim,
+        victim_sending=len(held_rows),
+        rows_taken_over=len(taken_rows),
+        row_takeover_seconds=(
+            (rows_taken_over_at - killed_at).total_seconds() if rows_taken_over_at else None
+        ),
     )
     await store.close()
     return result
 
 
 def check_scale_result(result: ScaleResult, on_beat: int = 12) -> None:
-    takeover = "never" if result.takeover_seconds is None else f"{result.takeover_seconds:.1f} s"
+    def after(seconds: float | None) -> str:
+        return "never" if seconds is None else f"{seconds:.1f} s"
+
     print(
         f"\nscale-out: {result.served_entries} entries served, {result.stored_entries} stored, "
         f"{result.relevant_stories} on-beat stories, outbox {dict(result.outbox)}, "
         f"killed worker held {result.victim_leases} feed leases, all leased by another worker "
-        f"{takeover} after the kill (lease 5 s{', restart included' if result.restarted else ''})"
+        f"{after(result.takeover_seconds)} after the kill, and {result.victim_sending} outbox rows in "
+        f"`sending`, all claimed by another worker or sent {after(result.row_takeover_seconds)} after it "
+        f"(lease {LEASE_SECONDS} s{', restart included' if result.restarted else ''})"
     )
     assert result.stored_entries == result.served_entries  # nothing lost
     assert result.duplicate_entry_keys == 0  # nothing stored twice
@@ -442,6 +491,9 @@ def check_scale_result(result: ScaleResult, on_beat: int = 12) -> None:
         assert set(delivered) == result.expected_keys[channel]  # every alert arrived...
         assert all(count == 1 for count in delivered.values())  # ...exactly once
     assert result.victim_leases > 0 and result.taken_over == result.victim_leases
+    assert result.victim_sending > 0 and result.rows_taken_over == result.victim_sending
+    assert result.takeover_seconds is not None and result.takeover_seconds <= TAKEOVER_BOUND_SECONDS
+    assert result.row_takeover_seconds is not None and result.row_takeover_seconds <= TAKEOVER_BOUND_SECONDS
 
 
 @pytest.mark.slow

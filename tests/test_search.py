@@ -256,3 +256,72 @@ async def test_any_input_searches_without_error(
 ) -> None:
     hits = await _search(sessions, text)
     assert len({h.story_id for h in hits}) == len(hits)
+
+
+async def test_recent_stories_since_goes_by_publication_not_by_when_stored(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        feed = await add_feed(session, "Backlog feed")
+        backlog = await add_story(session, feed, "Report of 2019", published=NOW - timedelta(days=2831))
+        backlog.first_seen_at = NOW - timedelta(minutes=1)  # stored by the feed's first poll
+        undated = await add_story(session, feed, "Undated report", published=NOW - timedelta(hours=3))
+        undated.published_at = None
+        fresh = await add_story(session, feed, "Fresh report", published=NOW - timedelta(hours=4))
+        fresh.first_seen_at = NOW - timedelta(minutes=1)
+    async with sessions() as session:
+        day = await recent_stories(session, limit=50, since=NOW - timedelta(hours=12))
+    assert [s.title for s in day] == ["Undated report", "Fresh report"]  # newest published first
+
+
+LEAD_EN = "Colombia says 326 members of the armed forces crossed at Paraguachón since Saturday."
+
+
+async def test_a_hit_shows_a_clean_summary_and_the_figures_of_its_own_language(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        wire = await add_feed(session, "Wire")
+        spanish = await add_feed(session, "Cable", language="es")
+        story = await add_story(
+            session,
+            wire,
+            "Colombia says 326 Venezuelan troops deserted at Paraguachón",
+            # The entry's stored text still carries the site's section label; the story's summary not.
+            summary=f"World\n\n{LEAD_EN}",
+            published=NOW - timedelta(hours=5),
+            figures=[
+                {
+                    "value": 326,
+                    "text": "326",
+                    "what": "members of the armed forces",
+                    "unit": None,
+                    "score": 1.0,
+                }
+            ],
+        )
+        story.summary = LEAD_EN
+        translation = await add_entry(
+            session,
+            spanish,
+            story,
+            "Colombia: 326 militares venezolanos desertaron en Paraguachón",
+            summary=(
+                "Mundo\n\nUn total de 326 miembros de la Fuerza Armada venezolana cruzaron por Paraguachón "
+                "desde el sábado, dijo Migración Colombia."
+            ),
+            published=NOW - timedelta(hours=4),
+        )
+        translation.figures = [
+            {"value": 326, "text": "326", "what": "miembros de la Fuerza Armada", "unit": None, "score": 1.0}
+        ]
+    [english] = await _search(sessions, "paraguachon lang:en")
+    assert (
+        english.summary
+        == "Colombia says 326 members of the armed forces crossed at Paraguachón since Saturday."
+    )
+    assert [f["what"] for f in english.figures] == ["members of the armed forces"]
+    [hit] = await _search(sessions, "paraguachon lang:es")
+    assert hit.title.startswith("Colombia: 326 militares")
+    assert hit.summary.startswith("Un total de 326 miembros") and "Mundo" not in hit.summary
+    assert [f["what"] for f in hit.figures] == ["miembros de la Fuerza Armada"]

@@ -15,10 +15,13 @@ from delivery.pacing import BACKOFF_CAP_SECONDS, ChannelPacer, GlobalBudget, bac
 from delivery.sender import DeliverySender
 from delivery.status import delivery_status
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
+from handlers.news import NewsService
+from handlers.views import Caller, ChannelRef
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import OutboxRow
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, PostedMessage, StoryEventKind
+from tests.test_news_fixtures import stand_in_catalog
 from tests.test_outbox import NOW, add_channel, add_story, claim, enqueue, outbox_rows, story_event
 
 
@@ -232,7 +235,7 @@ async def test_an_ended_mute_tells_the_channel_what_it_skipped(sqlite_engine: As
     await enqueue(sessions, [story_event(await add_story(sessions, f"Story {n}")) for n in range(4)])
     poster, clock = ScriptedPoster(), Clock(NOW)
     sender = make_sender(
-        sessions, poster, clock, notice_text=lambda topic, n: f"{topic} unmuted, {n} skipped"
+        sessions, poster, clock, notice_text=lambda topic, n, **_: f"{topic} unmuted, {n} skipped"
     )
 
     await sender.drain()
@@ -312,3 +315,53 @@ async def test_delivery_status_reports_queue_age_and_dead_letters(sqlite_engine:
     [letter] = status.recent_dead
     assert (letter.platform, letter.channel, letter.title) == ("slack", "C404", "Waiting story")
     assert "channel_not_found" in (letter.last_error or "")
+
+
+async def test_news_feeds_describes_only_the_callers_own_dead_letters(engine: AsyncEngine) -> None:
+    """Dead letters carry a headline, a channel id and the platform's error: `/news feeds` describes those of
+    the caller's platform and workspace/guild only, and just counts the others."""
+    sessions = session_factory(engine)
+    places = {  # (platform, channel, team) -> headline of the alert that died there
+        ("slack", "C-own", "T1"): "Own channel headline",
+        ("slack", "C-colleague", "T1"): "Same workspace headline",
+        ("slack", "C-rival", "T2"): "Other workspace headline",
+        ("discord", "D-1", "G1"): "Discord guild headline",
+        ("console", "desk", None): "Console headline",
+    }
+    for (platform, channel, team), title in places.items():
+        story = await add_story(sessions, title)
+        async with sessions() as session, session.begin():
+            row = await channels_repo.ensure_channel(session, ChannelRef(platform, channel, team), NOW)
+            session.add(
+                OutboxRow(
+                    story_id=story.story_id,
+                    channel_id=row.id,
+                    kind="new",
+                    revision=1,
+                    state="dead",
+                    attempts=3,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                    last_error=f"refused in {channel}",
+                    payload={},
+                )
+            )
+
+    async with sessions() as session:
+        everything = await delivery_status(session, NOW)
+        slack_t1 = await delivery_status(session, NOW, platform="slack", team_id="T1", channel_id="C-own")
+        console = await delivery_status(session, NOW, platform="console", team_id=None, channel_id="desk")
+    assert (everything.dead, everything.dead_elsewhere, len(everything.recent_dead)) == (5, 0, 5)
+    assert {letter.channel for letter in slack_t1.recent_dead} == {"C-own", "C-colleague"}
+    assert (slack_t1.dead, slack_t1.dead_here, slack_t1.dead_elsewhere) == (5, 2, 3)
+    assert [letter.channel for letter in console.recent_dead] == ["desk"] and console.dead_elsewhere == 4
+
+    news = NewsService(sessions, stand_in_catalog(), clock=lambda: NOW)
+    reply = await news.handle("feeds", Caller("U1"), ChannelRef("slack", "C-own", "T1"))
+    [section] = [s for s in reply.sections if s.heading == "Delivery"]
+    shown = "\n".join(section.lines)
+    for visible in ("Own channel headline", "Same workspace headline", "refused in C-own", "C-colleague"):
+        assert visible in shown
+    for hidden in ("C-rival", "Other workspace", "D-1", "Discord guild", "desk", "Console headline"):
+        assert hidden not in shown
+    assert "3 more undeliverable alert(s) in other workspaces or servers" in shown
