@@ -15,7 +15,7 @@ from datetime import datetime
 import discord
 
 from handlers.views import NewsReply, StoryLine, Table
-from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
+from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -33,7 +33,6 @@ DEFAULT_COLOUR = 0x1F6FEB
 ERROR_COLOUR = 0xD9534F
 UPDATE_PREFIX = "Update: "
 ELLIPSIS = "…"
-MAX_FIGURE_FIELDS = 9  # three rows of inline fields: more reads as noise under an alert
 MAX_STORY_LINES = 10
 
 
@@ -101,7 +100,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _figure_fields(embed: discord.Embed, figures: Iterable[KeyFigure]) -> None:
-    ranked = sorted(figures, key=lambda f: f.score, reverse=True)[:MAX_FIGURE_FIELDS]
+    ranked = top_figures(figures)
     for figure in ranked:
         embed.add_field(name=defuse(figure.text), value=defuse(figure.what) or "-", inline=True)
 

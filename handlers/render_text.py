@@ -17,12 +17,11 @@ from rich.text import Text
 
 from handlers.durations import describe_ago
 from handlers.views import NewsReply, ReplySection, StoryLine, Table
-from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
+from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 DEFAULT_WIDTH = 100
 SUMMARY_CHARS = 240  # a story line in a reply
 ALERT_SUMMARY_CHARS = 300  # an alert shows the whole summary (the pipeline keeps it within 300)
-FIGURES_SHOWN = 4  # the top figures, ranked, as the alert promises
 MATCHED_SHOWN = 8
 
 
@@ -71,7 +70,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _figures_text(figures: Iterable[KeyFigure]) -> str:
-    ranked = sorted(figures, key=lambda f: -f.score)[:FIGURES_SHOWN]
+    ranked = top_figures(figures)
     return " · ".join(f"{f.text} {f.what}".strip() for f in ranked)
 
 

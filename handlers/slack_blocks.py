@@ -25,13 +25,12 @@ from slack_sdk.models.blocks import (
 
 from handlers.slack_mrkdwn import code, escape, escaped_fit, fit, link, plain_fit, slack_date
 from handlers.views import NewsReply, ReplySection, StoryLine, Table
-from stories.model import Alert, AlertKind, KeyFigure, StoryCluster
+from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 2000
-MAX_FIELDS = 10
 MAX_FIELD_TEXT = 2000
 MAX_BUTTON_VALUE = 2000
 MAX_BUTTON_TEXT = 75
@@ -108,7 +107,7 @@ def _figure_label(figure: KeyFigure) -> str:
 
 
 def _figure_fields(figures: Sequence[KeyFigure]) -> SectionBlock | None:
-    ranked = sorted(figures, key=lambda f: f.score, reverse=True)[:MAX_FIELDS]
+    ranked = top_figures(figures)
     if not ranked:
         return None
     fields = [
@@ -198,7 +197,8 @@ def _story_line(story: StoryLine) -> str:
         lines.append(escaped_fit(story.summary, LINE_SUMMARY_CHARS))
     if story.figures:
         lines.append(
-            "Figures: " + "; ".join(f"{_figure_label(f)} {escape(f.what)}" for f in story.figures[:5])
+            "Figures: "
+            + "; ".join(f"{_figure_label(f)} {escape(f.what)}" for f in top_figures(story.figures))
         )
     lines.append(f"Story {story.story_id}" + ("  " + " ".join(code(t) for t in story.topics[:5])))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ Plain dataclasses, no platform or database types: adapters render these, storage
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,6 +58,14 @@ class KeyFigure:
     def key(self) -> str:
         """What the figure counts, normalised, so an update can say 326 -> 411 for the same thing."""
         return " ".join(self.what.lower().split())
+
+
+ALERT_FIGURES = 4  # an alert shows at most this many key figures: more reads as noise on deadline
+
+
+def top_figures(figures: Iterable[KeyFigure], limit: int = ALERT_FIGURES) -> tuple[KeyFigure, ...]:
+    """The figures an alert shows: highest ranked first, at most `limit` (ties keep extraction order)."""
+    return tuple(sorted(figures, key=lambda figure: -figure.score)[:limit])
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,3 +163,10 @@ def test_reply_embed_renders_stories_sections_table_and_examples() -> None:
 def test_error_reply_is_red() -> None:
     embed = reply_embed(NewsReply(kind="error", title="Not understood", is_error=True))
     assert embed.colour is not None and embed.colour.value == 0xD9534F
+
+
+def test_an_alert_shows_at_most_four_figures_highest_ranked_first() -> None:
+    figures = tuple(KeyFigure(float(n), str(n), f"thing {n}", score=float(n % 7)) for n in range(1, 10))
+    embed = alert_embed(Alert(kind=AlertKind.NEW, story=story(figures=figures)), {})
+    shown = [field.name for field in embed.fields if field.inline]
+    assert shown == ["6", "5", "4", "3"]  # scores 6, 5, 4, 3 of the nine figures

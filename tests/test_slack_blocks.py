@@ -18,7 +18,7 @@ from handlers.slack_blocks import (
 )
 from handlers.slack_mrkdwn import escape, escaped_fit, fit, safe_url
 from handlers.views import NewsReply, ReplySection, StoryLine, Table
-from stories.model import Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
+from stories.model import ALERT_FIGURES, Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
 
 PUBLISHED = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
 INJECTION = "<!channel> breaking <@U0123> <!here> <#C999|general> <!subteam^S1> & more"
@@ -180,7 +180,8 @@ def test_oversized_alert_is_truncated_within_every_limit() -> None:
     message = render_alert(Alert(kind=AlertKind.NEW, story=huge))
     assert_within_limits(message.blocks)
     fields = next(b["fields"] for b in message.blocks if "fields" in b)
-    assert len(fields) == 10 and fields[0]["text"].startswith("*" + "9" * 100)  # top-scored kept, cut
+    # The alert promise: at most four figures, the top-scored first, each cut to the field limit.
+    assert len(fields) == ALERT_FIGURES and fields[0]["text"].startswith("*" + "9" * 100)
     assert len(message.text) <= 3000
     # An over-long URL is dropped rather than cut into a broken link.
     assert "https://news.example/aaaa" not in json.dumps(message.blocks)
