@@ -54,7 +54,9 @@ class ScanRow:
         detection = self.event.detection
         update = None
         if self.event.kind == StoryEventKind.UPDATE:
-            update = {"of": self.event.duplicate_of, "changes": [c.describe() for c in self.event.changes]}
+            # An entry edited in place may be the story's first entry itself: then it revises itself.
+            of = self.event.duplicate_of or entry.entry_id
+            update = {"of": of, "changes": [c.describe() for c in self.event.changes]}
         return {
             "feed": self.feed,
             "id": entry.entry_id,

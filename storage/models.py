@@ -112,6 +112,7 @@ class EntryRow(Base):
     author: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
     text_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # exact duplicate of clean text
+    source_hash: Mapped[str | None] = mapped_column(String(64))  # of the text as the feed gave it: edits
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     relevant: Mapped[bool] = mapped_column(Boolean, default=False)
     topics: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EntryRow, StoryBandRow, StoryRevisionRow, StoryRow
 
+_ENTRIES = EntryRow.__tablename__
+_BANDS = StoryBandRow.__tablename__
 # Well under SQLite's and PostgreSQL's bind-parameter limits, including multi-row inserts of ~20 columns.
 _CHUNK = 900
 _LEAD_CHARS = 1000  # enough of an entry's text to read the names in its lead
@@ -32,6 +34,27 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterable[Sequence[T]]:
 def _insert_for(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def _select_in(
+    session: AsyncSession, sql: str, values: Iterable[Any], *leading: Any
+) -> list[tuple[Any, ...]]:
+    """Rows of `sql`, written with `?` placeholders after `leading` and `{IN}` for an IN list, over `values`
+    (deduplicated and sorted, in chunks under the bind-parameter limits).
+
+    Driver SQL for the per-batch candidate lookups: a batch asks about a few thousand keys, and SQLAlchemy's
+    expansion and processing of an IN list costs more per key than the index probe itself.
+    """
+    connection = await session.connection()
+    positional = connection.dialect.paramstyle == "qmark"
+    rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(set(values))):
+        text = sql.replace("{IN}", ", ".join("?" * len(chunk)))
+        if not positional:
+            text = text.replace("?", "%s")  # psycopg
+        result = await connection.exec_driver_sql(text, (*leading, *chunk))
+        rows.extend(tuple(row) for row in result.all())
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +85,27 @@ async def insert_new_entries(session: AsyncSession, rows: Sequence[dict[str, Any
 
 async def known_entry_keys(session: AsyncSession, feed_id: int, keys: Sequence[str]) -> set[str]:
     """Which of these entry keys the feed already has (the unique (feed_id, entry_key) index answers)."""
-    known: set[str] = set()
-    for chunk in _chunks(sorted(set(keys))):
-        statement = select(EntryRow.entry_key).where(
-            EntryRow.feed_id == feed_id, EntryRow.entry_key.in_(chunk)
-        )
-        known.update((await session.execute(statement)).scalars())
-    return known
+    sql = f"SELECT entry_key FROM {_ENTRIES} WHERE feed_id = ? AND entry_key IN ({{IN}})"
+    return {row[0] for row in await _select_in(session, sql, keys, feed_id)}
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEntry:
+    """An entry a feed already has, with what telling an edit in place apart needs."""
+
+    id: int
+    story_id: int | None
+    source_hash: str | None  # of the item's text as the feed gave it (see `pipeline.source_hash`)
+
+
+async def known_entries(session: AsyncSession, feed_id: int, keys: Sequence[str]) -> dict[str, KnownEntry]:
+    """The entries of these keys the feed already has, by key (the unique (feed_id, entry_key) index answers),
+    with the hash of their text as the feed gave it, so the caller sees an edit in place."""
+    sql = (
+        f"SELECT entry_key, id, story_id, source_hash FROM {_ENTRIES} "
+        f"WHERE feed_id = ? AND entry_key IN ({{IN}})"
+    )
+    return {row[0]: KnownEntry(*row[1:]) for row in await _select_in(session, sql, keys, feed_id)}
 
 
 async def find_exact_copies(
@@ -76,24 +113,19 @@ async def find_exact_copies(
 ) -> list[ExactHit]:
     """Stored entries (already in a story) with one of these canonical links, guids or text hashes."""
     hits: list[ExactHit] = []
-    for column, values in ((EntryRow.link, links), (EntryRow.guid, guids), (EntryRow.text_hash, hashes)):
-        for chunk in _chunks(sorted(set(values))):
-            statement = select(EntryRow.story_id, EntryRow.link, EntryRow.guid, EntryRow.text_hash).where(
-                column.in_(chunk), EntryRow.story_id.is_not(None)
-            )
-            hits.extend(ExactHit(*row) for row in (await session.execute(statement)).all())
+    for column, values in (("link", links), ("guid", guids), ("text_hash", hashes)):
+        sql = (
+            f"SELECT story_id, link, guid, text_hash FROM {_ENTRIES} "
+            f"WHERE {column} IN ({{IN}}) AND story_id IS NOT NULL"
+        )
+        hits.extend(ExactHit(*row) for row in await _select_in(session, sql, values))
     return hits
 
 
 async def find_band_hits(session: AsyncSession, band_keys: Sequence[int]) -> list[tuple[int, int, int]]:
     """(band_key, story_id, entry_id) for every stored LSH band or figure key among `band_keys`."""
-    hits: list[tuple[int, int, int]] = []
-    for chunk in _chunks(sorted(set(band_keys))):
-        statement = select(StoryBandRow.band_key, StoryBandRow.story_id, StoryBandRow.entry_id).where(
-            StoryBandRow.band_key.in_(chunk)
-        )
-        hits.extend((row[0], row[1], row[2]) for row in (await session.execute(statement)).all())
-    return hits
+    sql = f"SELECT band_key, story_id, entry_id FROM {_BANDS} WHERE band_key IN ({{IN}})"
+    return [(row[0], row[1], row[2]) for row in await _select_in(session, sql, band_keys)]
 
 
 async def find_stories_by_figures(
@@ -184,22 +216,54 @@ async def entry_keys(session: AsyncSession, entry_ids: Iterable[int]) -> dict[in
     return keys
 
 
-async def add_band_rows(session: AsyncSession, rows: Sequence[dict[str, int]]) -> None:
-    if not rows:
-        return
-    statement = _insert_for(session)(StoryBandRow.__table__).on_conflict_do_nothing()
-    await session.execute(statement, list(rows))
+# Narrow integer rows written by the thousand (about 20 band rows per entry): as driver SQL with positional
+# rows, SQLAlchemy's per-row parameter processing, which cost more than SQLite's own work, is skipped.
+_ADD_BANDS = f"INSERT INTO {_BANDS} (band_key, story_id, entry_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_ASSIGN_STORIES = f"UPDATE {_ENTRIES} SET story_id = ? WHERE id = ?"
+
+
+async def _execute_many(session: AsyncSession, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run `sql`, written with `?` placeholders, once per row, in the session's transaction."""
+    connection = await session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")  # psycopg: positional rows take %s
+    await connection.exec_driver_sql(sql, list(rows))
+
+
+async def add_band_rows(session: AsyncSession, rows: Sequence[tuple[int, int, int]]) -> None:
+    """Store (band_key, story_id, entry_id) rows; a row already stored is skipped."""
+    if rows:
+        await _execute_many(session, _ADD_BANDS, rows)
 
 
 _STORY_COLUMNS = [column.key for column in StoryRow.__table__.columns if column.key != "id"]
-_ASSIGN_STORY = (
-    update(EntryRow.__table__)
-    .where(EntryRow.__table__.c.id == bindparam("entry_row_id"))
-    .values(story_id=bindparam("story_id"))
-)
 
 
-async def insert_stories(session: AsyncSession, stories: Sequence[StoryRow]) -> None:
+@dataclass(slots=True)
+class NewStoryRow:
+    """A story started by the current batch, until `insert_stories` stores it: the columns of `StoryRow` as
+    plain attributes. An ORM instance would pay attribute instrumentation on every field of a row that is
+    inserted in bulk and never flushed through the session."""
+
+    title: str
+    link: str | None
+    source: str
+    summary: str
+    language: str | None
+    relevant: bool
+    topics: list[Any]
+    matched: list[Any]
+    figures: list[Any]
+    revision: int
+    source_count: int
+    first_entry_id: int | None
+    first_seen_at: datetime
+    published_at: datetime | None
+    updated_at: datetime
+    id: int | None = None
+
+
+async def insert_stories(session: AsyncSession, stories: Sequence[NewStoryRow]) -> None:
     """INSERT new stories in one executemany statement and set their ids.
 
     The rows are plain (not added to the session): the unit of work would insert them one by one. Ids come
@@ -215,10 +279,10 @@ async def insert_stories(session: AsyncSession, stories: Sequence[StoryRow]) -> 
         story.id = ids[story.first_entry_id]
 
 
-async def assign_entries(session: AsyncSession, assignments: Sequence[dict[str, Any]]) -> None:
-    """Set entries' story_id: [{"entry_row_id", "story_id"}], one executemany UPDATE by primary key."""
+async def assign_entries(session: AsyncSession, assignments: Sequence[tuple[int, int]]) -> None:
+    """Set entries' story_id: (story_id, entry row id) pairs, one executemany UPDATE by primary key."""
     if assignments:
-        await session.execute(_ASSIGN_STORY, list(assignments))
+        await _execute_many(session, _ASSIGN_STORIES, assignments)
 
 
 async def refresh_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -39,7 +39,9 @@ def _straighten(match: re.Match[str]) -> str:
     return str(_QUOTES[ord(match.group())])
 
 
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+# Runs of spaces and tabs that are not already a single space: a bare " " would be replaced by itself, and
+# matching every word gap made this the costliest step of clean-up.
+_SPACES = re.compile(r" [ \t\r\f\v]+|[\t\r\f\v][ \t\r\f\v]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -102,9 +104,11 @@ _TAIL_MARKER = re.compile(
 # not thrown away whole.
 _MIN_BODY_BEFORE_TAIL = 200
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
-_KEY_CHARS = re.compile(r"[^\w]+")
+_KEY_WORDS = re.compile(r"\w+")
 # After clean_text, copies of a sentence differ only in ASCII punctuation and spacing ("--" for a dash).
-_IGNORED_IN_KEYS = str.maketrans("", "", string.punctuation + string.whitespace)
+# Keys are UTF-8 bytes with those ASCII marks deleted: a bytes table deletes at C speed, where a str table
+# goes through a dict per character once the sentence holds an accent, and encoding keeps keys distinct.
+_IGNORED_IN_KEYS = (string.punctuation + string.whitespace).encode()
 # Repeats shorter than this are left alone: "Caracas." twice is not a duplicated body.
 _MIN_REPEAT_WORDS = 4
 
@@ -136,7 +140,8 @@ def strip_boilerplate(text: str) -> str:
 
 def paragraph_key(text: str) -> str:
     """Comparison form of a sentence or paragraph: case, punctuation and typography do not count."""
-    return " ".join(_KEY_CHARS.sub(" ", text.casefold()).split())
+    # The word runs themselves: no whitespace is a word character, so this is "non-words to one space".
+    return " ".join(_KEY_WORDS.findall(text.casefold()))
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -147,7 +152,7 @@ def split_sentences(paragraph: str) -> list[str]:
 def collapse_repeats(text: str) -> str:
     """Keep the first copy of every sentence repeated inside one article (scraped pages often carry the body
     twice, once with straight and once with curly quotes)."""
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     paragraphs: list[str] = []
     for paragraph in text.split("\n\n"):
         lines: list[str] = []
@@ -155,7 +160,8 @@ def collapse_repeats(text: str) -> str:
             sentences: list[str] = []
             for sentence in split_sentences(line):
                 if sentence.count(" ") + 1 >= _MIN_REPEAT_WORDS:
-                    key = sentence.casefold().translate(_IGNORED_IN_KEYS)  # punctuation and case do not count
+                    folded = sentence.casefold().encode("utf-8", "surrogatepass")
+                    key = folded.translate(None, _IGNORED_IN_KEYS)  # punctuation and case do not count
                     if key in seen:
                         continue
                     seen.add(key)

@@ -49,6 +49,13 @@ _MONTHS = _word_set(
     enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
     ene abr ago dic"""
 )
+_WEEKDAYS = _word_set(
+    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+    lunes martes miercoles jueves viernes sabado domingo"""
+)
+# Words that join two day numbers of one date range or list: "del 7 al 9 de marzo", "from March 7 to 9",
+# "entre el 12 y el 14 de junio", "7, 8 and 9 March".
+_DAY_RANGE_LINKS = _word_set("to and through thru till until or al a y e o hasta")
 _TIME_UNITS = _word_set(
     """second seconds minute minutes hour hours hr hrs day days week weeks month months year years decade
     decades century centuries segundo segundos minuto minutos hora horas dia dias semana semanas mes meses
@@ -124,6 +131,47 @@ _HAVE_VERBS = _word_set(
     includes counts count tiene tienen tenia tenian suma suman sumaban agrupa agrupan cuenta cuentan reune
     reunen"""
 )
+_PERCENT_PARTS = frozenset({"percent", "cent", "per", "por", "ciento", "porciento", "pct"})
+# Common verbs of numbers that no suffix rule catches.
+_IRREGULAR_VERBS = _word_set(
+    """rose rise rises fell fall falls grew grow grows stood stands hit hits reach reaches top tops topped
+    exceed exceeds total totals"""
+)
+# Words that cannot be the verb of "<phrase> <verb> N": a conjunction or list comma joins two amounts.
+_NOT_VERBS = _word_set("and or y e o u nor but pero ni plus")
+# Links inside a noun phrase read right to left ("trade across the border").
+_LEFT_LINKS = _word_set("of in across at on along between through to de del en entre a")
+# Adjectives between a verb and its amount: "reached a record $160 billion".
+_AMOUNT_ADJECTIVES = _word_set("record new total combined estimated additional further extra recorde nuevo")
+# Verbs that take a clause ("expect X to reach N", "esperan que X llegue a N"): the phrase ends before them.
+_LEFT_STOP_VERBS = _word_set(
+    """expect expects expected want wants wanted plan plans planned hope hopes hoped forecast forecasts
+    project projects projected estimate estimates estimated need needs allow allows see sees saw expected
+    espera esperan esperaba preve preven calcula calculan estima estiman proyecta proyectan"""
+)
+_TIME_DEICTICS = _word_set("this last next past previous same este esta ese esa aquel pasado proximo mismo")
+_EARLIER_WORDS = _word_set("earlier before ago previously prior antes anterior atras")
+# "(a) <word> from N" / "<word> a N": the number is the earlier value a change is measured from.
+_BACK_REFERENCES = frozenset(
+    {("from", "compared"), ("with", "compared"), ("to", "compared"), ("versus", ""), ("a", "frente"),
+     ("con", "comparacion"), ("a", "respecto"), ("de", "respecto")}
+)  # fmt: skip
+# "up 15 percent", "down 3%": the percentage is the change of the count before it.
+_CHANGE_WORDS = {"up": ("rise in", "aumento de"), "down": ("drop in", "caída de")}
+_FALLBACK_WHAT = {"%": ("share", "porcentaje"), "money": ("amount", "monto")}
+_FALLBACK_WORDS = frozenset(word for pair in _FALLBACK_WHAT.values() for word in pair)
+_CURRENCY_CODES = frozenset({*_CURRENCY_PREFIX.values(), *_CURRENCY_SUFFIX.values(), "MXN"})
+_DIMENSIONS = {
+    "long": "length", "wide": "width", "high": "height", "tall": "height", "deep": "depth",
+    "largo": "longitud", "larga": "longitud", "ancho": "anchura", "ancha": "anchura", "alto": "altura",
+    "alta": "altura", "profundo": "profundidad", "profunda": "profundidad",
+}  # fmt: skip
+# "un 12 % más que en enero", "20% fewer than": the same change, said after the number.
+_CHANGE_AFTER = {"more": "up", "mas": "up", "less": "down", "fewer": "down", "menos": "down"}
+# Words after which an English word that is followed by them reads as a verb: "people cross the bridges".
+_OBJECT_STARTS = _word_set("the a an it them its their this these those his her our every each")
+# "members" alone says nothing the group does not: "X number N members" gives the size of X.
+_MEMBERSHIP_NOUNS = _word_set("members member staff personnel strong miembros integrantes")
 _LEFT_PREPOSITIONS = _word_set("to a at of de al del by en in por from hasta")
 _QUOTES = frozenset({'"', "'", "«", "»"})
 _RATE_WORDS = _word_set("a per each every por al cada")
@@ -144,14 +192,34 @@ _STRONG_NUMBER_WORDS = frozenset(
 )
 _DIGIT = re.compile(r"\d")
 _YEARS_AND_TIMES = re.compile(r"(?<![\d.,])(?:1[89]\d\d|20\d\d)(?![\d.,]\d)|\b\d{1,2}:\d\d\b")
+# A digit the year/time pattern does not cover at the position it is tried: what is left of the text once
+# years and times are cut out holds a digit exactly when a scan with this pattern matches group 1.
+_UNCOVERED_DIGIT = re.compile(f"(?:{_YEARS_AND_TIMES.pattern})|(\\d)")
 _MULTIPLIER_WORDS = _word_set("dozen hundred thousand docena docenas centenar mil")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _may_hold_number(text: str) -> bool:
     # Years ("2019") and clock times are the commonest digits in news and never figures.
-    digits = _DIGIT.search(text) is not None and _DIGIT.search(_YEARS_AND_TIMES.sub("", text)) is not None
-    return digits or not _STRONG_NUMBER_WORDS.isdisjoint(_LETTERS.findall(text.lower()))
+    if _DIGIT.search(text) is not None:
+        for match in _UNCOVERED_DIGIT.finditer(text):
+            if match.group(1) is not None:
+                return True
+    return not _STRONG_NUMBER_WORDS.isdisjoint(_LETTERS.findall(text.lower()))
+
+
+# _TOKEN's word group alone. Digits, symbols and punctuation never hold a letter, so the words it finds in a
+# text are exactly the word tokens of that text.
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def _may_start_figure(text: str) -> bool:
+    """False when `_SentenceReader(text).figures()` is certainly empty: no digit and no word token that is a
+    number word (a figure starts at a digit token or at a word `_starts_written_number` accepts, and every
+    multiplier it looks ahead for is itself a strong number word). Most headlines are skipped this way."""
+    if _DIGIT.search(text) is not None:
+        return True
+    return not _STRONG_NUMBER_WORDS.isdisjoint(map(fold, _WORD_TOKEN.findall(text)))
 
 
 _MAX_WHAT_WORDS = 6
@@ -191,6 +259,8 @@ def _is_verbish(token: _Token, previous: _Token | None, language: str | None) ->
     word = token.folded
     if word in _PHRASE_STOP:
         return True
+    if language != "es" and word in _IRREGULAR_VERBS and previous is not None and token.text.islower():
+        return True  # "the number of Venezuelans in Colombia rose"
     if language != "es" and len(word) > 4 and word.endswith("ing"):
         return True
     if len(word) > 4 and word.endswith(("ly", "mente")) and word not in {"family", "supply", "italy"}:
@@ -235,6 +305,15 @@ def _noun_phrase_right(tokens: list[_Token], start: int, language: str | None) -
         if not phrase and token.folded in _PHRASE_STOP:
             break
         rate_unit = tokens[index + 1].folded if index + 1 < len(tokens) else ""
+        if (
+            phrase
+            and language != "es"
+            and rate_unit in _OBJECT_STARTS
+            and token.text.islower()
+            and token.folded not in _PHRASE_LINKS
+            and token.folded not in _RATE_WORDS
+        ):
+            break  # "40,000 people cross it every day": a word taking an object is the verb
         if phrase and token.folded in _RATE_WORDS and (rate_unit in _TIME_UNITS or rate_unit in _RATE_UNITS):
             phrase.extend(tokens[index : index + 2])  # "trucks a day": the rate ends the phrase
             break
@@ -267,15 +346,46 @@ def _noun_phrase_left(tokens: list[_Token], end: int, language: str | None) -> l
         and (tokens[index].folded in _LEFT_PREPOSITIONS or tokens[index].folded in _DETERMINERS)
     ):
         index -= 1
-    if index < 0 or tokens[index].kind != "word":
+    skipped = index
+    while index >= 0 and (
+        tokens[index].kind in ("num", "sym")
+        or tokens[index].folded in _PERCENT_PARTS
+        or (index < skipped and tokens[index].folded in _DETERMINERS)
+        or tokens[index].folded in _AMOUNT_ADJECTIVES
+        or (tokens[index].folded in _DETERMINERS and tokens[index + 1].folded in _AMOUNT_ADJECTIVES)
+    ):
+        index -= 1  # "Remittances rose 15 percent to $1.2 billion": past the other figure to the verb
+    if index < 0 or tokens[index].kind != "word" or tokens[index].folded in _NOT_VERBS:
+        return []  # "$3.5 million and €20,000": no verb between the phrase and the number
+    if scale_of(tokens[index].folded) or tokens[index].folded in _CURRENCY_SUFFIX:
         return []
     index -= 1  # the verb
     while index >= 0 and tokens[index].kind == "word" and tokens[index].folded in _AUXILIARIES:
         index -= 1  # "has risen", "ha subido"
+    if language != "es" and index >= 1 and tokens[index].folded == "to":
+        index -= 1  # "expect trade between the two countries to reach $1.2 billion"
     phrase: list[_Token] = []
     while index >= 0 and len(phrase) < _MAX_WHAT_WORDS:
         token = tokens[index]
+        if phrase and (token.folded in _LEFT_LINKS or token.folded in _DETERMINERS):
+            # "trade across the border", "comercio entre los dos países": a link and its article join the
+            # head noun on their left to the phrase.
+            head = index
+            while (
+                head >= 0
+                and tokens[head].kind == "word"
+                and (tokens[head].folded in _LEFT_LINKS or tokens[head].folded in _DETERMINERS)
+            ):
+                head -= 1
+            linked = any(tokens[i].folded in _LEFT_LINKS for i in range(head + 1, index + 1))
+            if linked and head >= 0 and _content_word(tokens[head], language):
+                phrase[:0] = tokens[head + 1 : index + 1]
+                index = head
+                continue
+            break
         if token.kind != "word" or token.folded in _DETERMINERS or token.folded in _PHRASE_STOP:
+            break
+        if token.folded in _LEFT_STOP_VERBS:
             break
         if _is_verbish(token, None, language) and not phrase:
             break
@@ -286,9 +396,28 @@ def _noun_phrase_left(tokens: list[_Token], end: int, language: str | None) -> l
             continue
         phrase.insert(0, token)
         index -= 1
-    while phrase and phrase[0].folded in _PHRASE_LINKS:
+    while phrase and (phrase[0].folded in _PHRASE_LINKS or phrase[0].folded in _LEFT_LINKS):
         phrase.pop(0)
     return phrase
+
+
+def _is_time_phrase(phrase: list[_Token]) -> bool:
+    """ "day earlier", "this year", "el año pasado": a time, never what a number counts."""
+    if not phrase:
+        return False
+    first = phrase[0].folded
+    second = phrase[1].folded if len(phrase) > 1 else ""
+    return first in _TIME_UNITS or (first in _TIME_DEICTICS and second in _TIME_UNITS)
+
+
+def _content_word(token: _Token, language: str | None) -> bool:
+    return (
+        token.kind == "word"
+        and token.folded not in _PHRASE_STOP
+        and token.folded not in _DETERMINERS
+        and token.folded not in _LEFT_STOP_VERBS
+        and not _is_verbish(token, None, language)
+    )
 
 
 def _subject_before_verb(tokens: list[_Token], end: int) -> list[_Token] | None:
@@ -329,6 +458,7 @@ class _SentenceReader:
         self.sentence = sentence
         self.language = language
         self.tokens = _tokens(sentence)
+        self._found: list[KeyFigure] = []  # figures already read in this sentence
 
     def word(self, index: int) -> str:
         if 0 <= index < len(self.tokens) and self.tokens[index].kind in ("word", "sym"):
@@ -355,6 +485,7 @@ class _SentenceReader:
                 figure, index = None, index + 1
             if figure is not None:
                 found.append(figure)
+                self._found = found
         return found
 
     def _not_a_count(self, index: int, value: float, raw: str) -> bool:
@@ -383,6 +514,10 @@ class _SentenceReader:
             return True
         if following == "de" and self.word(index + 2) in _MONTHS:
             return True  # 26 de febrero
+        if previous in _WEEKDAYS and value <= 31 and raw.isdigit():
+            return True  # "el martes 5", "on Tuesday 5"
+        if self._in_day_range(index):
+            return True  # "del 7 al 9 de marzo", "from March 7 to 9", "entre el 12 y el 14 de junio"
         hyphen_next = index + 1 < len(self.tokens) and self.tokens[index + 1].text == "-"
         if following in _TIME_UNITS or (hyphen_next and self.word(index + 2) in _TIME_UNITS):
             return True  # durations and ages: "34 years old", "34-year-old", "hace 20 años"
@@ -410,6 +545,44 @@ class _SentenceReader:
             and self.tokens[index + 1].text == ")"
             and value < 120
         )  # "Juan Pérez (34)"
+
+    def _is_day(self, index: int) -> bool:
+        """A day number next to a month or weekday name: "March 7", "9 de marzo", "lunes 3", "9 March"."""
+        if self.tokens[index].kind != "num" or not self.tokens[index].text.isdigit():
+            return False
+        if not 1 <= int(self.tokens[index].text) <= 31:
+            return False
+        previous, following = self.word(index - 1), self.word(index + 1)
+        return (
+            previous in _MONTHS
+            or previous in _WEEKDAYS
+            or following in _MONTHS
+            or (following == "de" and self.word(index + 2) in _MONTHS)
+        )
+
+    def _in_day_range(self, index: int) -> bool:
+        """A day number joined by "to"/"al"/"y"/"," to a day of a date: the whole range or list is a date."""
+        if not self.tokens[index].text.isdigit() or not 1 <= int(self.tokens[index].text) <= 31:
+            return False
+        for step in (1, -1):
+            cursor = index
+            for _ in range(4):  # at most a few days listed: "7, 8 y 9 de marzo"
+                link = cursor + step
+                if link < 0 or link >= len(self.tokens):
+                    break
+                if self.tokens[link].text != "," and self.word(link) not in _DAY_RANGE_LINKS:
+                    break
+                other = link + step
+                if self.word(other) in {"el", "the"}:
+                    other += step  # "entre el 12 y el 14"
+                if not 0 <= other < len(self.tokens) or self.tokens[other].kind != "num":
+                    break
+                if not self.tokens[other].text.isdigit() or not 1 <= int(self.tokens[other].text) <= 31:
+                    break
+                if self._is_day(other):
+                    return True
+                cursor = other
+        return False
 
     def _currency_before(self, index: int) -> tuple[str | None, int]:
         """Currency written before the number, and the token index where the figure's text starts."""
@@ -513,7 +686,7 @@ class _SentenceReader:
 
     def _what(self, first: int, after: int, unit: str | None) -> str:
         start = after
-        if unit is not None and self.word(start) in {"in", "en", "for", "para", "of", "de", "worth"}:
+        if unit is not None and self.word(start) in {"in", "en", "for", "para", "of", "de", "worth", "on"}:
             start += 1
         # A percentage counts what follows "of"/"de" ("15% of households"); otherwise what rose or fell.
         if unit == "%" and self.word(after) not in {"of", "de", "del"}:
@@ -521,20 +694,92 @@ class _SentenceReader:
         else:
             phrase = _noun_phrase_right(self.tokens, start, self.language)
         start_left = self._before_qualifier(first)
+        if _is_time_phrase(phrase):
+            # "326 a day earlier", "$1.2 billion this year": a time, not what the number counts.
+            if any(token.folded in _EARLIER_WORDS for token in phrase):
+                return self._previous_figure_label()
+            phrase = []
+        if self._refers_back(start_left, unit):
+            return self._previous_figure_label()  # "411, up from 326": the earlier value of the lead count
         if phrase and len(phrase) == 1 and phrase[0].folded in _RELATIONAL_NOUNS:
             subject = _subject_before_verb(self.tokens, start_left)
             if subject:
-                link = "de" if self.language == "es" else "of"
                 words = [token.text for token in subject]
                 if subject[0].folded in _DETERMINERS:
-                    words[0] = words[0].lower()
+                    words = words[1:] if len(words) > 1 else words
+                if phrase[0].folded in _MEMBERSHIP_NOUNS:
+                    # "Venezuela's armed forces number 365,000 members": the size of the armed forces, not
+                    # a group of its members (that is how deserters are counted).
+                    return " ".join(words)
+                link = "de" if self.language == "es" else "of"
                 return f"{phrase[0].text} {link} {' '.join(words)}"
+        if len(phrase) == 1 and phrase[0].folded in _DIMENSIONS and unit is not None:
+            # "The bridge is 315 metres long": a dimension of what the sentence is about.
+            subject = _noun_phrase_left(self.tokens, start_left, self.language)
+            if subject:
+                return _join(subject, self.sentence)
+            return _DIMENSIONS[phrase[0].folded]
         if phrase:
             return _join(phrase, self.sentence)
+        if unit is not None and unit != "%":
+            purpose = self._money_purpose(after)
+            if purpose:
+                return purpose
+        change = self.word(start_left - 1) if unit == "%" else ""
+        if unit == "%" and change not in _CHANGE_WORDS:
+            change = _CHANGE_AFTER.get(self.word(after), "")
+        lead_what = self._found[-1].what if self._found else ""
+        if change in _CHANGE_WORDS and lead_what and lead_what not in _FALLBACK_WORDS:
+            # "1.2 million Venezuelans arrived, up 15 percent": the change of the count before it.
+            return f"{_CHANGE_WORDS[change][self.language == 'es']} {self._found[-1].what}"
         for fallback in (self._counted_subject(), self._predicate(after)):
             if fallback:
                 return fallback
-        return _join(_noun_phrase_left(self.tokens, start_left, self.language), self.sentence)
+        left = _join(_noun_phrase_left(self.tokens, start_left, self.language), self.sentence)
+        if left or (unit != "%" and unit not in _CURRENCY_CODES):
+            return left
+        # Nothing in the sentence says what the amount is: say plainly what kind of figure it is.
+        return _FALLBACK_WHAT["%" if unit == "%" else "money"][self.language == "es"]
+
+    def _previous_figure_label(self) -> str:
+        return "cifra anterior" if self.language == "es" else "previous figure"
+
+    def _refers_back(self, start_left: int, unit: str | None) -> bool:
+        """ "up from 326", "frente a unos 400 millones": an earlier value of a count the sentence gave."""
+        if not any(figure.unit == unit for figure in self._found):
+            return False
+        before, two_before = self.word(start_left - 1), self.word(start_left - 2)
+        changed = two_before in {"up", "down", "rising", "falling", "increase", "drop"}
+        return (before == "from" and changed) or (before, two_before) in _BACK_REFERENCES
+
+    def _money_purpose(self, after: int) -> str:
+        """ "$3.5 million and €20,000 on aid", "US$ 2 millones para 1.200 familias": what the money is for,
+        read past the amounts listed with it."""
+        cursor = after
+        for _ in range(8):
+            token = self.tokens[cursor] if cursor < len(self.tokens) else None
+            if token is None:
+                return ""
+            word = token.folded
+            if (
+                token.kind in ("num", "sym")
+                or word in _NOT_VERBS
+                or scale_of(word)
+                or word in _CURRENCY_SUFFIX
+                or word in _CURRENCY_PREFIX
+            ):
+                cursor += 1
+                continue
+            if word in {"on", "in", "for", "para", "en"}:
+                phrase = _noun_phrase_right(self.tokens, cursor + 1, self.language)
+                if phrase:
+                    return _join(phrase, self.sentence)
+                if self.tokens[cursor + 1 : cursor + 2] and self.tokens[cursor + 1].kind == "num":
+                    rest = _noun_phrase_right(self.tokens, cursor + 2, self.language)
+                    if rest:  # "para 1.200 familias": for whom, with the count kept
+                        return " ".join(t.text for t in self.tokens[cursor : cursor + 2] + rest)
+            return ""
+        return ""
 
     def _counted_subject(self) -> str:
         """ "The number of X ... rose to N", "La cifra de X ... subió a N": the X."""
@@ -641,7 +886,7 @@ def extract_figures(text: str, language: str | None, *, title: str | None = None
                     for figure in _SentenceReader(sentence, language).figures():
                         found.append(_Found(figure, position, prose))
                 position += 1
-    title_figures = _SentenceReader(title, language).figures() if title else []
+    title_figures = _SentenceReader(title, language).figures() if title and _may_start_figure(title) else []
     title_values = {figure.value for figure in title_figures}
     title_words = {fold(word) for word in re.findall(r"\w+", title or "") if len(word) > 3}
     for figure in title_figures:

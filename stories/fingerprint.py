@@ -18,7 +18,7 @@ import numpy as np
 from datasketch import MinHash
 
 from stories.model import KeyFigure
-from stories.numerals import fold, fold_text
+from stories.numerals import ACCENTS, fold
 
 NUM_PERM = 64
 # 16 bands of 4 rows (datasketch's optimum for a 0.5 threshold at 64 permutations is 14x4): a pair with
@@ -39,11 +39,31 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)
 _SCHEME = _TEMPLATE.scheme
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)
+_BAND_START = np.arange(1, BANDS + 1, dtype=np.uint64) * _BAND_SALT
+_BAND_SHIFT = np.uint64(29)
 _PERMUTATIONS = _TEMPLATE.permutations
+_EMPTY_SIGNATURE = _TEMPLATE.hashvalues.astype(np.uint32)
+# datasketch's "affine32" scheme written out (MurmurHash3 fmix32, then a*h+b wrapping in uint32), so a
+# signature is a handful of numpy calls instead of a MinHash object per entry; other schemes go through
+# datasketch itself.
+_AFFINE32 = _SCHEME == "affine32"
+_PERM_A = np.asarray(_PERMUTATIONS[0], dtype=np.uint32)
+_PERM_B = np.asarray(_PERMUTATIONS[1], dtype=np.uint32)
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 # Punctuation (ASCII and the typographic marks clean_text may leave) becomes a word break.
-_PUNCTUATION_TO_SPACE = str.maketrans(
-    {mark: " " for mark in string.punctuation + "¿¡…«»‹›–—‘’“”„·•°º ª€£¥¢§¶©®™"}
+_PUNCTUATION_MARKS = string.punctuation + "¿¡…«»‹›–—‘’“”„·•°º ª€£¥¢§¶©®™"
+_PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys(_PUNCTUATION_MARKS, " "))
+# normalise() in two passes that give the same text as lower() + accent fold + punctuation-to-space: the rare
+# non-ASCII runs through a str table, then ASCII punctuation through a bytes table. A dict-based
+# str.translate of a whole article costs tens of microseconds once it holds one accented letter.
+_NON_ASCII_FOLD = {
+    code: target for code, target in {**ACCENTS, **_PUNCTUATION_TO_SPACE}.items() if code > 0x7F
+}
+_ASCII_PUNCTUATION_TO_SPACE = bytes.maketrans(
+    "".join(mark for mark in _PUNCTUATION_MARKS if mark.isascii()).encode(),
+    b" " * sum(mark.isascii() for mark in _PUNCTUATION_MARKS),
 )
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _OPENING_MARKS = " \t\"'(¿¡«"
 _SENTENCE_ENDS = ".!?:\n"
 _NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑÜ][\w'’-]*[\w]")
@@ -72,9 +92,18 @@ def _signed64(digest: bytes) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _fold_non_ascii(match: re.Match[str]) -> str:
+    return match.group().translate(_NON_ASCII_FOLD)
+
+
 def normalise(text: str) -> str:
     """Lower case, accents folded, punctuation dropped: the form exact-duplicate hashing compares."""
-    return " ".join(fold_text(text).translate(_PUNCTUATION_TO_SPACE).split())
+    lowered = text.lower()
+    if not lowered.isascii():
+        lowered = _NON_ASCII_RUN.sub(_fold_non_ascii, lowered)
+    # ASCII bytes never occur inside a UTF-8 multi-byte sequence, so the bytes table touches only ASCII marks.
+    encoded = lowered.encode("utf-8", "surrogatepass").translate(_ASCII_PUNCTUATION_TO_SPACE)
+    return " ".join(encoded.decode("utf-8", "surrogatepass").split())
 
 
 def text_hash(title: str, body: str) -> str:
@@ -91,12 +120,14 @@ def shingles(title: str, body: str) -> set[bytes]:
 
 def _shingles(title: str, body: str) -> set[bytes]:
     # The lead is what copies share; a signature over the first words costs the same for a long article.
-    words = body.split()[:MAX_SHINGLED_WORDS]
+    words = body.split(None, MAX_SHINGLED_WORDS)[:MAX_SHINGLED_WORDS]
     if len(words) < MIN_BODY_WORDS_ALONE:
         words = title.split() + words
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+    # Normalised text has single spaces only, so joining the encoded words is encoding the joined words.
+    encoded = " ".join(words).encode().split(b" ")
+    return {b" ".join(shingle) for shingle in zip(encoded, encoded[1:], encoded[2:], strict=False)}
 
 
 def minhash(title: str, body: str) -> np.ndarray:
@@ -104,10 +135,22 @@ def minhash(title: str, body: str) -> np.ndarray:
 
 
 def _minhash(items: set[bytes]) -> np.ndarray:
-    signature = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    if items:
+    if not items:
+        return _EMPTY_SIGNATURE.copy()
+    if not _AFFINE32:
+        signature = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=_PERMUTATIONS, scheme=_SCHEME)
         signature.update_batch(list(items))
-    return signature.hashvalues.astype(np.uint32)
+        return signature.hashvalues.astype(np.uint32)
+    hashed = np.fromiter(map(zlib.crc32, items), dtype=np.uint32, count=len(items))
+    shift1, multiply1, shift2, multiply2, shift3 = _FMIX
+    hashed ^= hashed >> shift1
+    hashed *= multiply1
+    hashed ^= hashed >> shift2
+    hashed *= multiply2
+    hashed ^= hashed >> shift3
+    permuted = hashed[:, None] * _PERM_A
+    permuted += _PERM_B
+    return permuted.min(axis=0)
 
 
 def minhash_bytes(signature: np.ndarray) -> bytes:
@@ -128,12 +171,13 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def band_keys(signature: np.ndarray) -> list[int]:
     """One signed 64-bit key per band: its rows and its position mixed with odd multipliers (wrapping
     arithmetic), so equal bands at the same position, and only those, give equal keys."""
-    rows = signature.astype(np.uint64).reshape(BANDS, ROWS)
-    key = np.arange(1, BANDS + 1, dtype=np.uint64) * _BAND_SALT
-    for column in range(ROWS):
-        key = (key ^ rows[:, column]) * _MIX
-        key ^= key >> np.uint64(29)
-    return [int(value) for value in key.view(np.int64)]
+    rows = signature.astype(np.uint64).reshape(BANDS, ROWS).T.copy()
+    key = _BAND_START.copy()
+    for column in rows:
+        key ^= column
+        key *= _MIX
+        key ^= key >> _BAND_SHIFT
+    return key.view(np.int64).tolist()
 
 
 def is_distinctive(figure: KeyFigure) -> bool:
@@ -146,7 +190,11 @@ def is_distinctive(figure: KeyFigure) -> bool:
 
 
 def figure_value_key(figure: KeyFigure) -> tuple[float, str]:
-    return (round(figure.value, 6), figure.unit or "")
+    value = figure.value
+    # A whole float rounds to itself; most counts are whole, and round() to 6 places goes through decimal.
+    if value.__class__ is not float or not value.is_integer():
+        value = round(value, 6)
+    return (value, figure.unit or "")
 
 
 def figure_band_key(figure: KeyFigure) -> int:
@@ -170,8 +218,11 @@ def names(text: str) -> frozenset[str]:
         word = _name_key(match.group())
         if word is None:
             continue
-        before = text[: match.start()].rstrip(_OPENING_MARKS)
-        at_start = not before or before[-1] in _SENTENCE_ENDS
+        # Walking back over opening marks, not slicing the text before every name: leads have dozens.
+        start = match.start()
+        while start and text[start - 1] in _OPENING_MARKS:
+            start -= 1
+        at_start = not start or text[start - 1] in _SENTENCE_ENDS
         (initial if at_start else found).add(word)
     return frozenset(found | (initial & found))
 

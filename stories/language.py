@@ -34,6 +34,11 @@ _FUNCTION_WORDS_TEXT = {
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
     language: frozenset(words.split()) for language, words in _FUNCTION_WORDS_TEXT.items()
 }
+# word -> the languages it is a function word of, so the vote looks each word up once, not once per language.
+_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
+for _language, _words in FUNCTION_WORDS.items():
+    for _word in _words:
+        _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _language)
 HINT_RATIO = 0.5  # the hinted language wins when lingua gives it at least this share of its best guess
 VOTE_MARGIN = 2.0  # the leading language needs this many times the runner-up's function words
 _WORD = re.compile(r"[^\W\d_]+")
@@ -57,7 +62,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     short to tell or the detector is unsure."""
     fallback = normalise_language(hint)
     sample = text[:PREFIX_CHARS]
-    if sum(char.isalpha() for char in sample) < MIN_LETTERS:
+    if sum(map(str.isalpha, sample)) < MIN_LETTERS:
         return fallback
     voted = _vote(sample)
     if voted is not None:
@@ -82,9 +87,8 @@ def _vote(sample: str) -> str | None:
     """The language whose function words clearly dominate `sample`, or None when the vote is unclear."""
     counts = dict.fromkeys(FUNCTION_WORDS, 0)
     for word in _WORD.findall(sample.lower()):
-        for language, words in FUNCTION_WORDS.items():
-            if word in words:
-                counts[language] += 1
+        for language in _WORD_LANGUAGES.get(word, ()):
+            counts[language] += 1
     ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
     (leader, top), (_, runner_up) = ranked[0], ranked[1]
     # One function word is enough when no other language has any (most headlines); otherwise a clear margin.

@@ -83,18 +83,18 @@ def _accent_table() -> dict[int, str]:
     return table
 
 
-_ACCENTS = _accent_table()
+ACCENTS = _accent_table()
 
 
 def fold_text(text: str) -> str:
     """Lower case without accents, for whole texts: one C-level translate, no per-character Python."""
-    return text.lower().translate(_ACCENTS)
+    return text.lower().translate(ACCENTS)
 
 
 @lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
     """Lower case without accents: "Millón" -> "millon". Cached: the same words recur in every article."""
-    return word.lower() if word.isascii() else word.lower().translate(_ACCENTS)
+    return word.lower() if word.isascii() else word.lower().translate(ACCENTS)
 
 
 def parse_digits(raw: str, language: str | None) -> float | None:

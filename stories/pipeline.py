@@ -8,6 +8,7 @@ pipeline flushes and never commits: the caller's transaction also writes the out
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import stories_repo
 from storage.models import FeedRow, StoryRow
+from storage.stories_repo import NewStoryRow
 from stories import cluster
 from stories.cleanup import clean_article, clean_text
 from stories.figures import extract_figures
 from stories.fingerprint import (
     Fingerprint,
+    figure_value_key,
     fingerprint,
     minhash_bytes,
     minhash_from_bytes,
@@ -88,7 +91,7 @@ def change_to_json(change: FigureChange) -> dict[str, Any]:
     }
 
 
-def story_cluster(row: StoryRow, figures: tuple[KeyFigure, ...] | None = None) -> StoryCluster:
+def story_cluster(row: StoryRow | NewStoryRow, figures: tuple[KeyFigure, ...] | None = None) -> StoryCluster:
     """The domain view of a stored story (`figures`: the row's figures already parsed, if at hand)."""
     return StoryCluster(
         story_id=row.id,
@@ -110,6 +113,29 @@ def story_cluster(row: StoryRow, figures: tuple[KeyFigure, ...] | None = None) -
     )
 
 
+def _same_topic(topics: Sequence[str], story_topics: Sequence[str] | None) -> bool:
+    """Whether an entry and a story share a sub-topic (the beat itself, listed first, is not one); entries
+    with no sub-topic (off the beat) are not told apart this way."""
+    mine, theirs = set(topics[1:]), set((story_topics or ())[1:])
+    return not mine or not theirs or bool(mine & theirs)
+
+
+def source_hash(entry: Entry) -> str:
+    """Hash of an item's text as the feed gives it: a later poll compares it, before any clean-up runs, to see
+    an edit in place (same guid, new text)."""
+    text = "\x1f".join((entry.title, entry.summary, entry.content))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _edited(entry: Entry, stored: stories_repo.KnownEntry) -> bool:
+    """Whether a feed item already stored (in a story) now carries other text."""
+    return (
+        stored.story_id is not None
+        and stored.source_hash is not None
+        and stored.source_hash != source_hash(entry)
+    )
+
+
 def _global_guid(guid: str | None) -> str | None:
     if guid and (":" in guid or "/" in guid or len(guid) >= MIN_GLOBAL_GUID_LENGTH):
         return guid
@@ -127,13 +153,17 @@ class Prepared:
     summary: str
     print: Fingerprint
     time: datetime
+    days: frozenset[int] = frozenset()  # days of the week the title and lead name
+    name_keys: tuple[int, ...] = ()  # stored: the names on the entry's day (`cluster.name_keys`)
+    name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
+    source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
 
 
 @dataclass(slots=True)
 class _StoryState:
     """A story touched by this batch: stored already, or created by an earlier entry of the batch."""
 
-    row: StoryRow
+    row: StoryRow | NewStoryRow  # NewStoryRow: created by this batch, inserted once every entry is decided
     facts: cluster.StoryFacts  # the story as alerted: current figures, first entry's time
     first_entry_key: str | None
     created: bool = False
@@ -233,14 +263,23 @@ class StoryPipeline:
         figures = extract_figures(body, cleaned.language, title=title)
         summary = summarize(body, title, clean=False)
         lead = body[:LEAD_CHARS]
+        printed = fingerprint(title, body, lead, figures)
+        time = cleaned.published or now
         return Prepared(
             entry=cleaned,
             body=body,
             detection=detection,
             figures=figures,
             summary=summary,
-            print=fingerprint(title, body, lead, figures),
-            time=cleaned.published or now,
+            print=printed,
+            time=time,
+            days=cluster.day_mentions(f"{title}\n{lead}"),
+            # Only on-beat entries are found by names: off the beat, nobody is alerted about a missed copy.
+            name_keys=cluster.name_keys(printed.names, time) if detection.relevant else (),
+            name_lookup=(
+                cluster.name_keys(printed.names, time, cluster.NAME_KEY_DAYS) if detection.relevant else ()
+            ),
+            source_hash=source_hash(entry),
         )
 
     # --- the batch ---------------------------------------------------------------------------------------
@@ -253,18 +292,25 @@ class StoryPipeline:
         `alerting` is False for a feed's backlog: everything is stored and clustered the same way, but no
         article pages are fetched for entries nobody will be alerted about.
         """
-        # Most of a feed's items were stored by earlier polls: skip them before any CPU stage runs.
-        known = await stories_repo.known_entry_keys(session, feed.id, [entry.entry_id for entry in entries])
+        # Most of a feed's items were stored by earlier polls: skip them before any CPU stage runs, unless
+        # the outlet edited one in place (same guid, new text): that is a new revision of its story.
+        known = await stories_repo.known_entries(session, feed.id, [entry.entry_id for entry in entries])
         unseen = [entry for entry in entries if entry.entry_id not in known]
+        edited = [
+            (entry, stored)
+            for entry in entries
+            if (stored := known.get(entry.entry_id)) is not None and _edited(entry, stored)
+        ]
+        events = await self._revise_edited(session, edited, feed.language, now) if edited else []
         prepared = self._unique([self.prepare(entry, feed.language, now) for entry in unseen])
         if not prepared:
-            return []
+            return events
         inserted = await stories_repo.insert_new_entries(
             session, [self._entry_values(item, feed.id, now) for item in prepared]
         )
         fresh = [item for item in prepared if item.entry.entry_id in inserted]
         if not fresh:
-            return []
+            return events
         refetched: set[str] = set()
         if alerting and self._articles is not None:
             refetched = await self._fetch_articles(session, fresh, feed.language, now)
@@ -279,7 +325,88 @@ class StoryPipeline:
         for decision in decisions:
             decision.snapshot.story_id = decision.state.row.id
         await self._write(session, decisions, refetched, now)
-        return [self._event(decision) for decision in decisions]
+        return events + [self._event(decision) for decision in decisions]
+
+    async def _revise_edited(
+        self,
+        session: AsyncSession,
+        edited: list[tuple[Entry, stories_repo.KnownEntry]],
+        feed_language: str | None,
+        now: datetime,
+    ) -> list[StoryEvent]:
+        """Entries an outlet edited in place: the stored row takes the new text, and when the figures of
+        the entry's story changed (326 -> 411) the story gets a new revision and an UPDATE event; an edit
+        that changes no figure (a typo, a new paragraph) yields nothing."""
+        rows = await stories_repo.load_stories(
+            session, [stored.story_id for _, stored in edited if stored.story_id is not None]
+        )
+        first_keys = await stories_repo.entry_keys(
+            session, [row.first_entry_id for row in rows.values() if row.first_entry_id is not None]
+        )
+        refreshed: list[dict[str, Any]] = []
+        bands: list[tuple[int, int, int]] = []
+        revisions: list[dict[str, Any]] = []
+        events: list[StoryEvent] = []
+        for entry, stored in edited:
+            item = self.prepare(entry, feed_language, now)
+            refreshed.append(
+                {
+                    "id": stored.id,
+                    "title": item.entry.title,
+                    "summary": item.entry.summary,
+                    "content": item.entry.content,
+                    "text_hash": item.print.text_hash,
+                    "source_hash": item.source_hash,
+                    "minhash": minhash_bytes(item.print.signature),
+                    "figures": [figure_to_json(figure) for figure in item.figures],
+                    "relevant": item.detection.relevant,
+                    "topics": list(item.detection.topics),
+                    "matched": list(item.detection.matched),
+                }
+            )
+            row = rows.get(stored.story_id) if stored.story_id is not None else None
+            if row is None:
+                continue
+            keys = (*item.print.bands, *item.print.figure_keys, *item.name_keys)
+            bands.extend((band, row.id, stored.id) for band in dict.fromkeys(keys))
+            if row.first_entry_id == stored.id:  # the story is told in this entry's words
+                row.title, row.summary = item.entry.title, item.summary
+            old = tuple(figure_from_json(figure) for figure in row.figures or ())
+            changes = cluster.figure_changes(old, item.figures)
+            if not changes:
+                continue
+            merged = cluster.merge_figures(old, changes)
+            row.figures = [figure_to_json(figure) for figure in merged]
+            row.revision = (row.revision or 1) + 1
+            row.updated_at = now
+            revisions.append(
+                {
+                    "story_id": row.id,
+                    "revision": row.revision,
+                    "entry_id": stored.id,
+                    "figures": row.figures,
+                    "changes": [change_to_json(change) for change in changes],
+                    "created_at": now,
+                }
+            )
+            if not row.relevant:
+                continue  # stored and searchable, never alerted
+            first = first_keys.get(row.first_entry_id) if row.first_entry_id is not None else None
+            events.append(
+                StoryEvent(
+                    kind=StoryEventKind.UPDATE,
+                    entry=item.entry,
+                    story=story_cluster(row, merged),
+                    duplicate_of=first if first != entry.entry_id else None,
+                    changes=changes,
+                    detection=item.detection,
+                )
+            )
+        await stories_repo.refresh_entries(session, refreshed)
+        await stories_repo.add_band_rows(session, bands)
+        await stories_repo.add_revisions(session, revisions)
+        await session.flush()
+        return events
 
     @staticmethod
     def _unique(prepared: list[Prepared]) -> list[Prepared]:
@@ -308,6 +435,7 @@ class StoryPipeline:
             "author": entry.author,
             "categories": list(entry.categories),
             "text_hash": item.print.text_hash,
+            "source_hash": item.source_hash,
             "story_id": None,
             "relevant": item.detection.relevant,
             "topics": list(item.detection.topics),
@@ -355,6 +483,15 @@ class StoryPipeline:
             hits = await stories_repo.find_stories_by_figures(session, figure_keys, since, until)
             for key, story_id in hits:
                 found.figure_stories.setdefault(key, set()).add(story_id)
+        # Stories naming the same people and places on the same days: a translation with no figure in
+        # common (or none at all) is found by them. Day-bucketed keys: the same indexed lookup.
+        name_keys = [key for item in fresh for key in item.name_lookup]
+        if name_keys:
+            since = min(item.time for item in fresh) - self._window
+            until = max(item.time for item in fresh) + self._window
+            hits = await stories_repo.find_stories_by_figures(session, name_keys, since, until)
+            for key, story_id in hits:
+                found.figure_stories.setdefault(key, set()).add(story_id)
         entry_ids = {entry_id for hits in found.band_entries.values() for _, entry_id in hits}
         stored = await stories_repo.load_signatures(session, entry_ids)
         found.signatures = {entry_id: minhash_from_bytes(data) for entry_id, data in stored.items()}
@@ -376,6 +513,7 @@ class StoryPipeline:
                     figures=tuple(figure_from_json(item) for item in row.figures or ()),
                     names=names(f"{row.title}.\n{row.summary}"),
                     time=row.published_at or row.first_seen_at,
+                    days=cluster.day_mentions(f"{row.title}\n{row.summary}"),
                 ),
                 first_entry_key=first_keys.get(row.first_entry_id) if row.first_entry_id else None,
             )
@@ -392,6 +530,7 @@ class StoryPipeline:
                     figures=tuple(figure_from_json(item) for item in member.figures or ()),
                     names=names(f"{member.title}.\n{lead[:LEAD_CHARS]}"),
                     time=member.published_at or member.first_seen_at,
+                    days=cluster.day_mentions(f"{member.title}\n{lead[:LEAD_CHARS]}"),
                 )
             )
         return states
@@ -401,14 +540,14 @@ class StoryPipeline:
     async def _write(
         self, session: AsyncSession, decisions: Sequence[_Decision], refetched: set[str], now: datetime
     ) -> None:
-        bands: list[dict[str, int]] = []
-        assignments: list[dict[str, Any]] = []
+        bands: list[tuple[int, int, int]] = []
+        assignments: list[tuple[int, int]] = []
         refreshed: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
         for decision in decisions:
             story_id = decision.state.row.id
             item = decision.prepared
-            assignments.append({"entry_row_id": decision.entry_row_id, "story_id": story_id})
+            assignments.append((story_id, decision.entry_row_id))
             if item.entry.entry_id in refetched:
                 refreshed.append(
                     {
@@ -419,10 +558,8 @@ class StoryPipeline:
                         "figures": [figure_to_json(figure) for figure in item.figures],
                     }
                 )
-            bands.extend(
-                {"band_key": band, "story_id": story_id, "entry_id": decision.entry_row_id}
-                for band in dict.fromkeys(decision.bands)
-            )
+            entry_row_id = decision.entry_row_id
+            bands.extend((band, story_id, entry_row_id) for band in dict.fromkeys(decision.bands))
             if decision.match is None or decision.changes:
                 revisions.append(
                     {
@@ -476,7 +613,7 @@ class _Batch:
         self._pending: list[_StoryState] = []  # created in this batch; keyed -(index + 1) until inserted
 
     @property
-    def created(self) -> list[StoryRow]:
+    def created(self) -> list[NewStoryRow]:
         """Stories this batch started, to be inserted in one statement once every entry is decided."""
         return [state.row for state in self._pending]
 
@@ -524,7 +661,7 @@ class _Batch:
         # number ("2") shared by dozens of stories costs nothing.
         shared: dict[int, int] = {}
         for index in (self._found, self._local):
-            for key in item.print.figure_keys:
+            for key in (*item.print.figure_keys, *item.name_lookup):
                 for story_id in index.figure_stories.get(key, ()):
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
@@ -533,8 +670,11 @@ class _Batch:
             state = self._state(story_id)
             if state is None or not cluster.within_window(item.time, state.facts.time, self._window):
                 continue
+            same_topic = _same_topic(item.detection.topics, state.row.topics)
             score = max(
-                cluster.facts_score(item.figures, item.print.names, item.time, member)
+                cluster.facts_score(
+                    item.figures, item.print.names, item.time, member, days=item.days, same_topic=same_topic
+                )
                 for member in (state.members or [state.facts])[-MAX_MEMBERS_COMPARED:]
             )
             if score >= cluster.SAME_FACTS_SCORE and (best is None or score > best[0]):
@@ -559,14 +699,14 @@ class _Batch:
         else:
             decision = self._join(item, entry_row_id, state, match)
         if decision.match != cluster.MatchKind.EXACT:
-            decision.bands = list(item.print.bands) + list(item.print.figure_keys)
+            decision.bands = [*item.print.bands, *item.print.figure_keys, *item.name_keys]
         self._remember(item, decision)
         return decision
 
     def _new_story(self, item: Prepared, entry_row_id: int) -> _Decision:
         entry = item.entry
         detection = item.detection
-        row = StoryRow(
+        row = NewStoryRow(
             title=entry.title,
             link=entry.link,
             source=entry.feed_name,
@@ -585,10 +725,10 @@ class _Batch:
         )
         state = _StoryState(
             row=row,
-            facts=cluster.StoryFacts(tuple(item.figures), item.print.names, item.time),
+            facts=cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days),
             first_entry_key=entry.entry_id,
             created=True,
-            members=[cluster.StoryFacts(tuple(item.figures), item.print.names, item.time)],
+            members=[cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days)],
             pending_key=-(len(self._pending) + 1),
         )
         self._pending.append(state)
@@ -600,12 +740,17 @@ class _Batch:
         detection = item.detection
         row.source_count = (row.source_count or 1) + 1
         state.facts.names = state.facts.names | item.print.names
-        state.members.append(cluster.StoryFacts(tuple(item.figures), item.print.names, item.time))
+        state.members.append(cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days))
         changes: tuple[FigureChange, ...] = ()
         # A copy older than the figures the story now shows (a late translation of the first report) is
         # not an update: it would turn 411 back into 326.
         if cluster.is_later(item.time, state.figures_time or state.facts.time):
             changes = cluster.figure_changes(state.facts.figures, item.figures)
+        if changes and len(state.members) > 1:
+            # A value an earlier entry of the story already stated is a copy of that report arriving late
+            # (a translation of the first count after the update), not a revision back to it.
+            stated = {figure_value_key(f) for member in state.members[:-1] for f in member.figures}
+            changes = tuple(c for c in changes if c.new is None or figure_value_key(c.new) not in stated)
         if changes:
             state.figures_time = item.time
             merged = cluster.merge_figures(state.facts.figures, changes)
@@ -642,7 +787,7 @@ class _Batch:
         if guid:
             local.by_guid.setdefault(guid, key)
         local.by_hash.setdefault(item.print.text_hash, key)
-        figure_keys = set(item.print.figure_keys)
+        figure_keys = {*item.print.figure_keys, *item.name_keys}
         for band in decision.bands:
             if band in figure_keys:
                 local.figure_stories.setdefault(band, set()).add(key)

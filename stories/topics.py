@@ -39,6 +39,8 @@ def fold_words(text: str) -> list[str]:
     Decomposing first keeps "ñ" as "n" (not dropped), so "Ureña" and "Urena" are the same word, while
     splitting on anything that is not a letter or digit gives the word boundaries ("hondureña" stays whole).
     """
+    if text.isascii():
+        return _WORDS.findall(text.lower())  # nothing to decompose, no accents to drop
     decomposed = unicodedata.normalize("NFKD", text)
     return _WORDS.findall(_DIACRITICS.sub("", decomposed).lower())
 
@@ -73,13 +75,15 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     """Turns the beat off when `min_hits` of its terms match (in the title only when `title_only`), unless
-    one of the `unless` groups matched."""
+    one of the `unless` groups matched, or (with `mask`) unless a rule still holds once the words of its
+    matched terms are blanked out: "Cúcuta Deportivo" names a club, not Cúcuta."""
 
     name: str
     owner: str
     min_hits: int
     unless: tuple[str, ...]
     title_only: bool = False
+    mask: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,13 @@ class TermIndex:
         else:
             self.exact.setdefault(term.words[0], []).append(term)
         self._starting.clear()
+
+    def known_starts(self) -> Mapping[str, tuple[Term, ...]]:
+        """The words `starting_with` has already worked out, for a hot loop to read before calling it.
+
+        Read-only for callers; the mapping is cleared in place (never replaced), so it stays current.
+        """
+        return self._starting
 
     def starting_with(self, word: str) -> tuple[Term, ...]:
         """Terms whose first word is `word` (single-word prefix terms already checked against it)."""
@@ -235,7 +246,7 @@ def _groups(beat_table: Mapping[str, Any], index: TermIndex) -> Mapping[str, Any
 def _exclusion(item: object, number: int, groups: Mapping[str, Any], index: TermIndex) -> Exclusion:
     where = f"[[beat.exclude]] #{number}"
     table = _table(item, where)
-    _known_keys(table, where, {"name", "terms", "min", "unless", "in"})
+    _known_keys(table, where, {"name", "terms", "min", "unless", "in", "mask"})
     name = _text(table, "name", where)
     owner = f"exclude:{number}"
     for term in _terms({"any": table.get("terms")}, f"{where} ({name}) terms", owner=owner):
@@ -247,7 +258,10 @@ def _exclusion(item: object, number: int, groups: Mapping[str, Any], index: Term
     scope = table.get("in", "text")
     if scope not in ("text", "title"):
         raise _Problem(f'exclusion \'{name}\' in must be "text" or "title"')
-    return Exclusion(name, owner, _min_hits(table, where), unless, title_only=scope == "title")
+    mask = table.get("mask", False)
+    if not isinstance(mask, bool):
+        raise _Problem(f"exclusion '{name}' mask must be true or false")
+    return Exclusion(name, owner, _min_hits(table, where), unless, title_only=scope == "title", mask=mask)
 
 
 def _subtopics(raw: Mapping[str, Any], beat: Topic, index: TermIndex) -> tuple[SubTopic, ...]:

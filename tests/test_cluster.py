@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from stories.cluster import (
     StoryFacts,
+    consistent,
+    day_mentions,
     facts_match,
     facts_score,
     figure_changes,
     may_update,
     merge_figures,
+    name_keys,
     within_window,
 )
 from stories.fingerprint import (
@@ -151,3 +154,141 @@ def test_one_shared_round_number_is_a_coincidence_one_odd_number_is_not() -> Non
     assert not facts_match([fig(300, "soldados")], STORY_NAMES, NOW + timedelta(hours=1), story)
     odd = StoryFacts((fig(11, "bodies"),), STORY_NAMES, NOW)
     assert facts_match([fig(11, "cuerpos")], STORY_NAMES, NOW + timedelta(hours=1), odd)
+
+
+# --- cross-language and cross-outlet evidence: one figure, names, days, topics --------------------------
+
+
+def q(value: float, text: str, what: str) -> KeyFigure:
+    return KeyFigure(value=value, text=text, what=what)
+
+
+def test_one_large_figure_with_shared_names_and_day_is_the_same_story() -> None:
+    english = "Ecuador will register some 2.3 million people, Minister Ana Lema said Friday in Quito."
+    spanish = (
+        "Ecuador registrará a unos 2,3 millones de personas, dijo el viernes en Quito la ministra Ana Lema."
+    )
+    story = StoryFacts(
+        (q(2_300_000, "some 2.3 million", "people"),), names(english), NOW, day_mentions(english)
+    )
+    translation = [q(2_300_000, "unos 2,3 millones", "personas")]
+    when = NOW + timedelta(hours=2)
+    assert facts_match(translation, names(spanish), when, story, days=day_mentions(spanish))
+    # The same figure with nothing else in common is not enough.
+    assert not facts_match(translation, frozenset(), NOW + timedelta(days=2), story)
+
+
+def test_a_round_count_needs_the_same_day_and_places() -> None:
+    sunday = "At least 30 Venezuelan guardsmen crossed the Santander bridge into Villa del Rosario on Sunday."
+    story = StoryFacts(
+        (q(30, "At least 30", "Venezuelan guardsmen"),), names(sunday), NOW, day_mentions(sunday)
+    )
+    domingo = (
+        "Al menos 30 guardias venezolanos cruzaron el puente Santander hacia Villa del Rosario el domingo."
+    )
+    same = [q(30, "Al menos 30", "guardias venezolanos")]
+    assert facts_match(same, names(domingo), NOW + timedelta(hours=1), story, days=day_mentions(domingo))
+    # Another 30 guardsmen at the same bridge on another day: another event.
+    tuesday = (
+        "Another 30 Venezuelan guardsmen crossed the Santander bridge into Villa del Rosario on Tuesday."
+    )
+    other = [q(30, "30", "Venezuelan guardsmen")]
+    assert not facts_match(other, names(tuesday), NOW + timedelta(hours=1), story, days=day_mentions(tuesday))
+    # The same value counting another thing ("30 trucks") is no shared figure at all.
+    trucks = [q(30, "At least 30", "trucks")]
+    assert facts_score(trucks, names(sunday), NOW, story, days=day_mentions(sunday)) == 0.0
+
+
+def test_names_alone_match_a_translation_without_figures_only_on_the_same_topic() -> None:
+    english = (
+        "Colombia and Venezuela reopened the Atanasio Girardot bridge between Arauca and El Amparo on Friday."
+    )
+    spanish = (
+        "Colombia y Venezuela reabrieron el viernes el puente Atanasio Girardot entre Arauca y El Amparo."
+    )
+    story = StoryFacts((), names(english), NOW, day_mentions(english))
+    when = NOW + timedelta(hours=1)
+    assert facts_match([], names(spanish), when, story, days=day_mentions(spanish))
+    assert not facts_match([], names(spanish), when, story, days=day_mentions(spanish), same_topic=False)
+    # The countries alone are named by every story of the beat.
+    assert not facts_match([], names("Colombia y Venezuela."), when, story)
+
+
+def test_accents_case_and_english_spanish_names_fold_to_the_same_keys() -> None:
+    english = names(
+        "A statement by Migration Colombia on the Simon Bolivar bridge near Cucuta, Ivan Duque said."
+    )
+    spanish = names(
+        "Un comunicado de Migración Colombia sobre el puente Simón Bolívar cerca de CÚCUTA, dijo Iván Duque."
+    )
+    assert {"migra", "simon", "boliv", "ivan", "duque"} <= english & spanish
+    assert day_mentions("llegaron el sábado y el Miércoles") == day_mentions("arrived on Saturday, Wednesday")
+
+
+def test_name_keys_are_per_day_and_skip_the_beats_countries() -> None:
+    day_keys = name_keys(frozenset({"cucut", "venez"}), NOW)
+    assert len(day_keys) == 1  # "venez" gets no key
+    assert set(day_keys) <= set(name_keys(frozenset({"cucut"}), NOW + timedelta(hours=20), 1))
+    assert not set(day_keys) & set(name_keys(frozenset({"cucut"}), NOW + timedelta(days=3), 1))
+
+
+# --- updates: differently worded labels pair, different quantities do not, vaguer figures are no change --
+
+
+def test_a_revision_pairs_across_differently_worded_labels() -> None:
+    old = (q(326, "326", "members of Venezuela's armed forces"), q(20, "at least 20", "deserters"))
+    for label in ("Venezuelan military personnel", "troops", "efectivos venezolanos", "soldados"):
+        changes = figure_changes(old, (q(411, "411", label),))
+        assert [(c.old.value, c.new.value) for c in changes if c.old and c.new] == [(326, 411)], label
+
+
+def test_different_quantities_do_not_pair_however_close() -> None:
+    old = (q(326, "326", "members of the armed forces"),)
+    assert figure_changes(old, (q(340, "340", "migrants"),)) == ()
+    assert figure_changes(old, (q(340, "340", "trucks"), q(60, "60", "children"))) == ()
+    assert figure_changes((q(1_200, "1,200", "families"),), (q(1_350, "1,350", "tons of food"),)) == ()
+
+
+def test_a_vaguer_or_rounded_figure_consistent_with_the_story_is_no_change() -> None:
+    story = (q(326, "326", "members of Venezuela's armed forces"),)
+    assert figure_changes(story, (q(300, "More than 300", "members of Venezuela's armed forces"),)) == ()
+    assert figure_changes(story, (q(300, "más de 300", "militares venezolanos"),)) == ()
+    updated = (q(411, "411", "deserters"),)
+    assert figure_changes(updated, (q(400, "about 400", "deserters"),)) == ()
+    assert figure_changes(updated, (q(400, "unos 400", "desertores"),)) == ()
+    # A precise value that differs is a change; so is a bound the current value breaks.
+    assert figure_changes(updated, (q(452, "452", "deserters"),))
+    assert figure_changes(updated, (q(500, "more than 500", "deserters"),))
+    assert consistent(q(300, "over 300", "x"), q(326, "326", "x"))
+    assert not consistent(q(300, "300", "x"), q(326, "326", "x"))
+    assert not consistent(q(300, "fewer than 300", "x"), q(326, "326", "x"))
+
+
+def test_a_raised_bound_is_a_revision_not_the_same_figure() -> None:
+    old = (q(326, "At least 326", "members of Venezuela's armed forces"),)
+    new = (q(411, "At least 411", "members of Venezuela's armed forces"),)
+    assert not consistent(old[0], new[0])
+    assert [(c.old.value, c.new.value) for c in figure_changes(old, new) if c.old and c.new] == [(326, 411)]
+
+
+def test_a_vaguer_rewrite_still_matches_the_story() -> None:
+    lead = "Migration Colombia said on Tuesday, citing director Christian Kruger in Cucuta."
+    story = StoryFacts((q(1_243, "1,243", "Venezuelan children"),), names(lead), NOW, day_mentions(lead))
+    vague = [q(1_200, "More than 1,200", "Venezuelan children")]
+    assert facts_match(vague, names(lead), NOW + timedelta(hours=3), story, days=day_mentions(lead))
+
+
+def test_next_days_count_at_the_same_places_is_not_an_update_without_a_figure_in_common() -> None:
+    monday = (
+        "Aid groups in Maicao gave shelter to 1,150 Venezuelan families on Monday, Migration Colombia said."
+    )
+    story = StoryFacts((q(1_150, "1,150", "Venezuelan families"),), names(monday), NOW, day_mentions(monday))
+    thursday = (
+        "Aid groups in Maicao gave shelter to 1,420 Venezuelan families on Thursday, Migration Colombia said."
+    )
+    later = [q(1_420, "1,420", "Venezuelan families")]
+    when = NOW + timedelta(hours=20)
+    assert not facts_match(later, names(thursday), when, story, days=day_mentions(thursday))
+    # The update that says what it revises ("up from 1,150") joins, though told another day.
+    update = [*later, q(1_150, "1,150", "previous count")]
+    assert facts_match(update, names(thursday), when, story, days=day_mentions(thursday))

@@ -261,3 +261,101 @@ def test_spanish_el_paso_is_not_the_texas_city(catalog: TopicCatalog) -> None:
         catalog,
     )
     assert result.relevant and not result.excluded_by
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Deportivo Táchira vence a Cúcuta Deportivo en amistoso", ""),
+        ("Cúcuta Deportivo ficha a un delantero venezolano", "El club anunció el fichaje el lunes."),
+        ("Águilas del Zulia contratan a un lanzador colombiano", ""),
+        ("Cúcuta Deportivo y Deportivo Táchira igualan en el clásico fronterizo", ""),
+        ("Colombia y Venezuela jugarán un amistoso en Cúcuta", "Será el 5 de junio."),
+        ("Deportivo Tachira beat Cucuta Deportivo in a friendly", "Both clubs rested their starters."),
+    ],
+)
+def test_club_names_and_matches_are_sport_not_the_border(
+    catalog: TopicCatalog, title: str, summary: str
+) -> None:
+    result = detect(entry(title, summary), catalog)
+    assert not result.relevant, result
+    assert result.excluded_by
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "Hinchas del Deportivo Táchira quedan varados en el puente Simón Bolívar",
+            "La Guardia Nacional cerró el paso por dos horas.",
+        ),
+        (
+            "Cúcuta Deportivo stadium turned into a shelter for Venezuelan migrants",
+            "Hundreds of Venezuelans who crossed into Colombia through illegal trails slept there, "
+            "officials in Cúcuta said.",
+        ),
+    ],
+)
+def test_a_club_named_in_passing_does_not_hide_a_border_story(
+    catalog: TopicCatalog, title: str, summary: str
+) -> None:
+    # With the club names blanked out, a rule still holds: the story has a border signal of its own.
+    result = detect(entry(title, summary), catalog)
+    assert result.relevant, result
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Colombia cerrará fronteras del 7 al 9 de marzo por elecciones",
+        "Colombia closes its land borders ahead of the presidential vote",
+        "Venezuela reabre sus fronteras tras las elecciones regionales",
+    ],
+)
+def test_a_side_closing_or_reopening_its_border_is_on_the_beat(catalog: TopicCatalog, title: str) -> None:
+    result = detect(entry(title), catalog)
+    assert result.relevant, result
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Colombia cierra la frontera con Ecuador por elecciones",
+        "Ecuador cierra su frontera con Colombia",
+        "Venezuela cierra la frontera con Brasil en Pacaraima",
+        "Colombia closes airports for the vote",
+        "Colombia cierra campaña electoral; Petro visita la frontera sur",
+        # A demonym is not the side acting: the US closing its border to Venezuelans is not our border.
+        "Trump closes the border to Venezuelan migrants",
+        "Trump cierra la frontera a los migrantes venezolanos",
+    ],
+)
+def test_other_closures_stay_out(catalog: TopicCatalog, title: str) -> None:
+    assert not detect(entry(title), catalog).relevant
+
+
+def test_mask_exclusion_comes_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        """
+[beat]
+name = "ruritania"
+[beat.groups.place]
+any = ["Strelsau"]
+[beat.groups.flood]
+en = ["flood*"]
+[[beat.rules]]
+name = "floods in the capital"
+all = ["place", "flood"]
+[[beat.exclude]]
+name = "clubs"
+terms = ["Strelsau Floods FC"]
+mask = true
+""",
+        encoding="utf-8",
+    )
+    catalog = load_topics(path)
+    club = detect(entry("Strelsau Floods FC win the cup", language="en"), catalog)
+    assert not club.relevant and club.excluded_by == ("clubs: Strelsau Floods FC",)
+    both = detect(entry("Strelsau Floods FC fans help as flooding hits Strelsau", language="en"), catalog)
+    assert both.relevant

@@ -73,7 +73,7 @@ def _one(text: str, language: str) -> tuple[float, str, str, str | None]:
         (
             "es",
             "La Fuerza Armada venezolana cuenta con unos 365.000 miembros.",
-            (365_000, "unos 365.000", "miembros de la Fuerza Armada venezolana", None),
+            (365_000, "unos 365.000", "Fuerza Armada venezolana", None),
         ),
         (
             "en",
@@ -145,6 +145,7 @@ def test_reference_case_yields_the_five_figures_with_what_they_count() -> None:
     assert found[20].what == "deserters"
     assert found[50].what == "countries"
     assert found[365_000].text == "about 365,000"
+    assert found[365_000].what == "Venezuela's armed forces"  # the force's size, not the deserters' label
     assert found[1_600_000].text == "about 1.6 million"
     assert found[1_600_000].what == "civilians in the colectivos"
     # The headline's number ranks first; figures are ordered by score.
@@ -180,3 +181,105 @@ def test_measures_and_same_small_values_counting_different_things() -> None:
     found = {(figure.value, figure.text, figure.unit) for figure in extract_figures(text, "en")}
     assert (2, "two", None) in found and (2, "2", None) in found
     assert (224, "224-kilometre", "km") in found
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("es", "Colombia cerrará fronteras del 7 al 9 de marzo por elecciones."),
+        ("es", "La frontera estará cerrada entre el 12 y el 14 de junio, dijo Migración."),
+        ("es", "Los hechos ocurrieron a las 10 de la noche del martes 5."),
+        ("es", "El paso peatonal se habilitará el lunes 3 y el martes 4."),
+        ("es", "Las jornadas de registro serán el 7, 8 y 9 de marzo en Cúcuta."),
+        ("en", "The border will be closed from March 7 to 9 for the vote."),
+        ("en", "The border will be closed between 7 and 9 March, officials said."),
+        ("en", "The bridges stay shut from 7-9 March."),
+        ("en", "Talks resume on Tuesday 5th and end on Friday 8."),
+        ("en", "Registration runs March 3 through 14 in Cucuta."),
+    ],
+)
+def test_day_numbers_in_date_ranges_and_with_weekdays_are_not_figures(language: str, sentence: str) -> None:
+    assert extract_figures(sentence, language) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        ("es", "Del 7 al 9 de marzo cruzaron 3.000 venezolanos.", [(3000, "venezolanos")]),
+        ("en", "On Tuesday 5, some 40 soldiers deserted.", [(40, "soldiers")]),
+        ("en", "Between 20 and 30 soldiers crossed on March 7.", [(30, "soldiers")]),
+    ],
+)
+def test_counts_next_to_dates_are_still_figures(
+    language: str, sentence: str, expected: list[tuple[float, str]]
+) -> None:
+    assert [(f.value, f.what) for f in extract_figures(sentence, language)] == expected
+
+
+def _whats(sentence: str, language: str) -> dict[float, str]:
+    return {figure.value: figure.what for figure in extract_figures(sentence, language)}
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "value", "expected_what"),
+    [
+        # Amounts listed together share what they are for; a scale word is never the label.
+        ("en", "The government spent $3.5 million and €20,000 on aid for 2,500 families.", 20_000, "aid"),
+        ("en", "The government spent $3.5 million and €20,000 on aid for 2,500 families.", 3_500_000, "aid"),
+        ("es", "El gobierno destinó 3.500 millones de pesos y US$ 2 millones para 1.200 familias.", 2_000_000,
+         "para 1.200 familias"),
+        ("en", "Donors pledged $40 million and £5 million in food aid.", 5_000_000, "food aid"),
+        # What rose, read across its links: "trade across the border", "comercio entre los dos países".
+        ("en", "Trade across the border fell 40% in January.", 40, "Trade across the border"),
+        ("en", "Business groups expect trade between the two countries to reach $1.2 billion this year.",
+         1_200_000_000, "trade between the two countries"),
+        ("es", "Los gremios esperan que el comercio entre los dos países llegue a 1.200 millones de dólares "
+         "este año.", 1_200_000_000, "comercio entre los dos países"),
+        ("en", "Remittances rose 15 percent to $1.2 billion.", 1_200_000_000, "Remittances"),
+        ("es", "Las remesas crecieron un 15 % hasta 1.200 millones de dólares.", 1_200_000_000, "remesas"),
+        ("en", "The number of Venezuelans in Colombia rose to 2.8 million.", 2_800_000,
+         "Venezuelans in Colombia"),
+        # A percentage change of the count before it.
+        ("en", "In 2018, 1.2 million Venezuelans arrived, up 15 percent.", 15, "rise in Venezuelans"),
+        ("en", "Some 300 trucks crossed on Monday, down 20%.", 20, "drop in trucks"),
+        # The earlier value of the lead count is not labelled with a time ("day earlier").
+        ("en", "Some 411 members of the armed forces have deserted, up from 326 a day earlier.", 326,
+         "previous figure"),
+        ("en", "The count was 326 a day earlier.", 326, "previous figure"),
+        ("es", "Unos 411 militares desertaron, frente a 326 del día anterior.", 326, "cifra anterior"),
+        ("es", "El comercio llegará a 1.200 millones de dólares, frente a unos 400 millones de dólares.",
+         400_000_000, "cifra anterior"),
+    ],
+)  # fmt: skip
+def test_what_is_a_phrase_that_says_what_is_counted(
+    language: str, sentence: str, value: float, expected_what: str
+) -> None:
+    assert _whats(sentence, language)[value] == expected_what
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "Colombia received $1.2 billion this year."),
+        ("es", "Colombia recibió 1.200 millones de dólares el año pasado."),
+        ("en", "Exports reached $400 million last month."),
+        ("es", "Las exportaciones sumaron 400 millones de dólares este mes."),
+    ],
+)
+def test_a_time_is_never_what_a_figure_counts(language: str, sentence: str) -> None:
+    times = {"this year", "last year", "last month", "este mes", "año pasado", "este año"}
+    for figure in extract_figures(sentence, language):
+        assert figure.what not in times
+        assert not figure.what.lower().startswith(("year", "month", "año", "mes"))
+
+
+def test_the_size_of_a_force_and_a_group_of_its_members_read_differently() -> None:
+    text = (
+        "A total of 326 members of Venezuela's armed forces have deserted. "
+        "Venezuela's armed forces number about 365,000 members."
+    )
+    whats = _whats(text, "en")
+    assert whats[326] == "members of Venezuela's armed forces"
+    assert whats[365_000] == "Venezuela's armed forces"
+    # An informative noun is kept: "inhabitants of Cúcuta".
+    assert _whats("Cúcuta has 800,000 inhabitants.", "en") == {800_000: "inhabitants of Cúcuta"}

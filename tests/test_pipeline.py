@@ -261,3 +261,113 @@ async def test_lsh_index_survives_a_restart(tmp_path: Path, pipeline: StoryPipel
     assert second[0].kind == StoryEventKind.DUPLICATE
     assert second[0].story.story_id == first[0].story.story_id
     assert bands >= 2 * BANDS
+
+
+# --- edits in place, reworded updates, vaguer rewrites, translations with little in common --------------
+
+
+async def test_an_entry_edited_in_place_is_a_new_revision_of_its_story(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    # Same guid and link, the text edited: 326 -> 411.
+    edited = entry("a1", "afp", TITLE.replace("326", "411"), REFERENCE.replace("326", "411"))
+    events += await run(engine, pipeline, "afp", [edited])
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.UPDATE]
+    update = events[1]
+    assert update.story.story_id == events[0].story.story_id
+    assert update.story.revision == 2
+    assert [(c.old.value, c.new.value) for c in update.changes if c.old and c.new] == [(326, 411)]
+    # Polled again unchanged: nothing. Edited without touching a figure: nothing either.
+    assert await run(engine, pipeline, "afp", [edited]) == []
+    retouched = entry("a1", "afp", edited.title, edited.summary.replace("said Tuesday", "said on Tuesday"))
+    assert await run(engine, pipeline, "afp", [retouched]) == []
+    async with session_factory(engine)() as session:
+        stored = (await session.execute(select(EntryRow))).scalar_one()
+        assert "said on Tuesday" in stored.summary and "411" in stored.title
+        assert {item["value"] for item in stored.figures} >= {411}
+        story = (await session.execute(select(StoryRow))).scalar_one()
+        assert story.revision == 2 and story.title == edited.title
+        assert await count(session, StoryRevisionRow) == 2
+
+
+async def test_a_reworded_update_with_another_label_is_an_update(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    reworded = (
+        "The number of Venezuelan troops who have abandoned their posts and crossed into Colombia since "
+        "Saturday has reached 389, Migration Colombia director Christian Kruger told reporters in Cucuta on "
+        "Wednesday. Juan Guaido, recognised by 50 countries, has promised them an amnesty."
+    )
+    later = entry(
+        "r1",
+        "reuters",
+        "Venezuelan troop desertions reach 389",
+        reworded,
+        published=PUBLISHED + timedelta(hours=16),
+    )
+    events += await run(engine, pipeline, "reuters", [later])
+    assert events[1].kind == StoryEventKind.UPDATE
+    assert events[1].story.story_id == events[0].story.story_id
+    assert [(c.old.value, c.new.value) for c in events[1].changes if c.old and c.new] == [(326, 389)]
+
+
+async def test_a_vaguer_rewrite_is_a_duplicate_not_an_update(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    vaguer = (
+        "More than 300 members of Venezuela's armed forces have slipped across the border into Colombia "
+        "since Saturday, Migration Colombia said on Tuesday, as pressure mounts on Nicolas Maduro."
+    )
+    rewrite = entry(
+        "b1",
+        "wire",
+        "Hundreds of Venezuelan soldiers defect",
+        vaguer,
+        published=PUBLISHED + timedelta(hours=2),
+    )
+    events += await run(engine, pipeline, "wire", [rewrite])
+    assert events[1].kind == StoryEventKind.DUPLICATE
+    assert events[1].story.story_id == events[0].story.story_id
+    assert events[1].changes == ()
+    assert 326 in {figure.value for figure in events[1].story.figures}
+
+
+async def test_a_translation_sharing_no_figure_joins_on_names_and_day(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    english = entry(
+        "e1",
+        "afp",
+        "Colombia and Venezuela reopen the Atanasio Girardot bridge",
+        "Colombia and Venezuela reopened the Atanasio Girardot bridge between Arauca and El Amparo on "
+        "Friday, Arauca governor Renson Martinez said, after months of closure.",
+    )
+    spanish = entry(
+        "s1",
+        "efe",
+        "Colombia y Venezuela reabren el puente Atanasio Girardot",
+        "Colombia y Venezuela reabrieron el viernes el puente Atanasio Girardot, entre Arauca y El Amparo, "
+        "dijo el gobernador de Arauca, Renson Martínez, tras meses de cierre.",
+        published=PUBLISHED + timedelta(hours=1),
+    )
+    # Two days later, the same bridge and places, another event.
+    protest = entry(
+        "p1",
+        "ap",
+        "Protesters block the Atanasio Girardot bridge",
+        "Farmers blocked the Atanasio Girardot bridge between Arauca and El Amparo on Sunday, Arauca "
+        "governor Renson Martinez said, demanding lower fuel prices.",
+        published=PUBLISHED + timedelta(days=2),
+    )
+    events = await run(engine, pipeline, "afp", [english])
+    events += await run(engine, pipeline, "efe", [spanish], language="es")
+    events += await run(engine, pipeline, "ap", [protest])
+    assert [event.kind for event in events] == [
+        StoryEventKind.NEW,
+        StoryEventKind.DUPLICATE,
+        StoryEventKind.NEW,
+    ]
+    assert events[0].story.story_id == events[1].story.story_id != events[2].story.story_id

@@ -23,7 +23,7 @@ REFERENCE_WHAT = {
     326: "members of Venezuela's armed forces",
     20: "deserters",
     50: "countries",
-    365_000: "members of Venezuela's armed forces",
+    365_000: "Venezuela's armed forces",  # the size of the armed forces, not deserters from them
     1_600_000: "civilians in the colectivos",
 }
 
@@ -140,3 +140,99 @@ async def test_feed_urls_are_fetched(tmp_path: Path) -> None:
     rows = json_rows(stdout.decode())
     assert [row["feed"] for row in rows] == [f"http://127.0.0.1:{port}/rss"]
     assert rows[0]["relevant"] is True
+
+
+def test_translations_rewrites_and_vaguer_copies_fold_and_other_days_stay_apart(tmp_path: Path) -> None:
+    wire = write_feed(
+        tmp_path,
+        "wire",
+        [
+            (
+                "quota",
+                "Colombia caps border mobility cards at 86,500 for Venezuelans in Tachira",
+                "Colombia will issue no more than 86,500 border mobility cards this month to Venezuelans "
+                "crossing from Tachira, Migration Colombia director Fernando Garcia said on Thursday in "
+                "Cucuta.",
+            ),
+            (
+                "guards",
+                "Venezuelan guardsmen defect at Puerto Santander",
+                "At least 40 Venezuelan National Guard members crossed the Unión bridge into Puerto "
+                "Santander on Thursday, Migration Colombia said, citing its director in Cúcuta.",
+            ),
+        ],
+    )
+    agencia = write_feed(
+        tmp_path,
+        "agencia",
+        [
+            (
+                "cupo",
+                "Colombia limita a 86.500 las tarjetas de movilidad fronteriza para venezolanos del Táchira",
+                "Colombia emitirá como máximo 86.500 tarjetas de movilidad fronteriza este mes a venezolanos "
+                "que cruzan desde el Táchira, dijo el jueves en Cúcuta el director de Migración Colombia, "
+                "Fernando García.",
+            ),
+            (
+                "guardias",
+                "Desertan 40 guardias venezolanos en Puerto Santander",
+                "Al menos 40 miembros de la Guardia Nacional venezolana cruzaron el puente Unión hacia "
+                "Puerto Santander el jueves, informó Migración Colombia, citando a su director en Cúcuta.",
+            ),
+        ],
+    )
+    other = write_feed(
+        tmp_path,
+        "other",
+        [
+            (
+                "guards-sunday",
+                "More Venezuelan guardsmen cross at Puerto Santander",
+                "Another 40 Venezuelan National Guard members crossed the Unión bridge into Puerto "
+                "Santander on Sunday after clashes, Migration Colombia said, citing its director in Cúcuta.",
+            ),
+            (
+                "quota-vague",
+                "Colombia to limit border cards for Venezuelans from Tachira",
+                "Colombia will grant about 86,000 border mobility cards this month to Venezuelans crossing "
+                "from Tachira, Migration Colombia director Fernando Garcia said Thursday in Cucuta.",
+            ),
+        ],
+    )
+    done = run_scan("--json", str(wire), str(agencia), str(other), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = {str(row["id"]).rsplit("/", 1)[1]: row for row in json_rows(done.stdout)}
+    assert all(row["relevant"] for row in rows.values())
+    assert rows["quota"]["story_id"] == rows["cupo"]["story_id"] == rows["quota-vague"]["story_id"]
+    assert rows["cupo"]["duplicate_of"] == rows["quota"]["id"]
+    assert rows["quota-vague"]["update"] is None  # "about 86,000" is no revision of 86,500
+    assert rows["guards"]["story_id"] == rows["guardias"]["story_id"]
+    assert rows["guards-sunday"]["story_id"] != rows["guards"]["story_id"]
+    assert len({row["story_id"] for row in rows.values()}) == 3
+
+
+def test_an_item_edited_in_place_is_an_update_in_the_next_scan(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'archive.db'}"
+    text = (
+        "A total of 1,480 Venezuelan migrants were stranded on the Simón Bolívar bridge into Cúcuta on "
+        "Monday, Colombian officials said, after Venezuela closed the border crossing without notice."
+    )
+    feed = write_feed(
+        tmp_path, "desk", [("stranded", "1,480 Venezuelans stranded at the border in Cúcuta", text)]
+    )
+    first = run_scan("--db", store, "--json", str(feed), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    [row] = json_rows(first.stdout)
+    # The outlet edits the item in place: same guid and link, a new count.
+    write_feed(
+        tmp_path,
+        "desk",
+        [("stranded", "1,920 Venezuelans stranded at the border in Cúcuta", text.replace("1,480", "1,920"))],
+    )
+    second = run_scan("--db", store, "--json", str(feed), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    [edited] = json_rows(second.stdout)
+    assert edited["id"] == row["id"] and edited["story_id"] == row["story_id"]
+    assert edited["update"] == {"of": row["id"], "changes": ["Venezuelan migrants: 1,480 → 1,920"]}
+    third = run_scan("--db", store, "--json", str(feed), cwd=tmp_path)
+    assert third.returncode == 0 and json_rows(third.stdout) == []

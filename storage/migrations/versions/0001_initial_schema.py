@@ -119,6 +119,7 @@ def upgrade() -> None:
         sa.Column("author", sa.Text(), nullable=True),
         sa.Column("categories", sa.JSON(), nullable=False),
         sa.Column("text_hash", sa.String(length=64), nullable=True),
+        sa.Column("source_hash", sa.String(length=64), nullable=True),
         sa.Column("story_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("relevant", sa.Boolean(), nullable=False),
         sa.Column("topics", sa.JSON(), nullable=False),
