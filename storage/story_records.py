@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from storage.models import StoryRow
+from storage.stories_repo import NewStoryRow
 from stories.model import FigureChange, KeyFigure, StoryCluster
 
 
@@ -61,10 +62,10 @@ def changes_from_json(items: Iterable[Any] | None) -> tuple[FigureChange, ...]:
     return tuple(changes)
 
 
-def story_from_row(row: StoryRow, figures: tuple[KeyFigure, ...] | None = None) -> StoryCluster:
+def story_from_row(row: StoryRow | NewStoryRow, figures: tuple[KeyFigure, ...] | None = None) -> StoryCluster:
     """The domain view of a stored story (`figures`: the row's figures already parsed, if at hand)."""
     return StoryCluster(
-        story_id=row.id,
+        story_id=row.id,  # type: ignore[arg-type]  # None until a new story is inserted
         title=row.title,
         link=row.link,
         source=row.source,

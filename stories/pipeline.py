@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import stories_repo
 from storage.models import FeedRow, StoryRow
 from storage.stories_repo import NewStoryRow
+from storage.story_records import change_to_json, figure_to_json, figures_from_json, story_from_row
 from stories import cluster
 from stories.cleanup import clean_article, clean_text
 from stories.figures import extract_figures
@@ -60,57 +61,6 @@ MAX_FACT_CANDIDATES = 12
 MAX_MEMBERS_COMPARED = 8  # the story's latest entries: the first, its copies and its updates
 # A guid shorter than this without a scheme ("1234") is unique only within its feed.
 MIN_GLOBAL_GUID_LENGTH = 16
-
-
-def figure_to_json(figure: KeyFigure) -> dict[str, Any]:
-    return {
-        "value": figure.value,
-        "text": figure.text,
-        "what": figure.what,
-        "unit": figure.unit,
-        "score": figure.score,
-    }
-
-
-def figure_from_json(data: dict[str, Any]) -> KeyFigure:
-    return KeyFigure(
-        value=float(data["value"]),
-        text=str(data["text"]),
-        what=str(data["what"]),
-        unit=data.get("unit"),
-        score=float(data.get("score", 0.0)),
-    )
-
-
-def change_to_json(change: FigureChange) -> dict[str, Any]:
-    return {
-        "what": change.what,
-        "old": figure_to_json(change.old) if change.old else None,
-        "new": figure_to_json(change.new) if change.new else None,
-        "text": change.describe(),
-    }
-
-
-def story_cluster(row: StoryRow | NewStoryRow, figures: tuple[KeyFigure, ...] | None = None) -> StoryCluster:
-    """The domain view of a stored story (`figures`: the row's figures already parsed, if at hand)."""
-    return StoryCluster(
-        story_id=row.id,
-        title=row.title,
-        link=row.link,
-        source=row.source,
-        summary=row.summary,
-        language=row.language,
-        topics=tuple(row.topics or ()),
-        matched=tuple(row.matched or ()),
-        figures=figures
-        if figures is not None
-        else tuple(figure_from_json(item) for item in row.figures or ()),
-        first_seen=row.first_seen_at,
-        published=row.published_at,
-        revision=row.revision,
-        source_count=row.source_count,
-        relevant=row.relevant,
-    )
 
 
 def _same_topic(topics: Sequence[str], story_topics: Sequence[str] | None) -> bool:
@@ -371,7 +321,7 @@ class StoryPipeline:
             bands.extend((band, row.id, stored.id) for band in dict.fromkeys(keys))
             if row.first_entry_id == stored.id:  # the story is told in this entry's words
                 row.title, row.summary = item.entry.title, item.summary
-            old = tuple(figure_from_json(figure) for figure in row.figures or ())
+            old = figures_from_json(row.figures)
             changes = cluster.figure_changes(old, item.figures)
             if not changes:
                 continue
@@ -396,7 +346,7 @@ class StoryPipeline:
                 StoryEvent(
                     kind=StoryEventKind.UPDATE,
                     entry=item.entry,
-                    story=story_cluster(row, merged),
+                    story=story_from_row(row, merged),
                     duplicate_of=first if first != entry.entry_id else None,
                     changes=changes,
                     detection=item.detection,
@@ -510,7 +460,7 @@ class StoryPipeline:
             story_id: _StoryState(
                 row=row,
                 facts=cluster.StoryFacts(
-                    figures=tuple(figure_from_json(item) for item in row.figures or ()),
+                    figures=figures_from_json(row.figures),
                     names=names(f"{row.title}.\n{row.summary}"),
                     time=row.published_at or row.first_seen_at,
                     days=cluster.day_mentions(f"{row.title}\n{row.summary}"),
@@ -527,7 +477,7 @@ class StoryPipeline:
             lead = member.content if len(member.content) > len(member.summary) else member.summary
             states[member.story_id].members.append(
                 cluster.StoryFacts(
-                    figures=tuple(figure_from_json(item) for item in member.figures or ()),
+                    figures=figures_from_json(member.figures),
                     names=names(f"{member.title}.\n{lead[:LEAD_CHARS]}"),
                     time=member.published_at or member.first_seen_at,
                     days=cluster.day_mentions(f"{member.title}\n{lead[:LEAD_CHARS]}"),
@@ -733,7 +683,7 @@ class _Batch:
         )
         self._pending.append(state)
         kind = StoryEventKind.NEW if detection.relevant else StoryEventKind.OFF_BEAT
-        return _Decision(item, entry_row_id, state, kind, None, story_cluster(row, tuple(item.figures)))
+        return _Decision(item, entry_row_id, state, kind, None, story_from_row(row, tuple(item.figures)))
 
     def _join(self, item: Prepared, entry_row_id: int, state: _StoryState, match: str) -> _Decision:
         row = state.row
@@ -772,7 +722,7 @@ class _Batch:
         else:
             kind = StoryEventKind.DUPLICATE
         return _Decision(
-            item, entry_row_id, state, kind, match, story_cluster(row, state.facts.figures), changes
+            item, entry_row_id, state, kind, match, story_from_row(row, state.facts.figures), changes
         )
 
     def _remember(self, item: Prepared, decision: _Decision) -> None:
