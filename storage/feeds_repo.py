@@ -106,6 +106,17 @@ def _release(feed: FeedRow, now: datetime, next_poll_at: datetime | None) -> Non
     feed.next_poll_at = next_poll_at
 
 
+def _healthy(feed: FeedRow, now: datetime, next_poll_at: datetime, new_url: str | None) -> None:
+    """A poll that reached the feed: failures cleared, a permanent redirect kept, lease released."""
+    if new_url:
+        feed.url = new_url
+    feed.last_success_at = now
+    feed.consecutive_failures = 0
+    feed.last_error = None
+    feed.last_error_kind = None
+    _release(feed, now, next_poll_at)
+
+
 async def record_success(
     session: AsyncSession,
     feed: FeedRow,
@@ -124,15 +135,9 @@ async def record_success(
     feed.last_modified = last_modified
     feed.body_hash = body_hash
     feed.parse_warning = parse_warning
-    if new_url:
-        feed.url = new_url
     feed.current_interval_seconds = interval_seconds
-    feed.last_success_at = now
-    feed.consecutive_failures = 0
-    feed.last_error = None
-    feed.last_error_kind = None
     feed.backlog_loaded = True  # from now on, new entries of this feed may alert
-    _release(feed, now, next_poll_at)
+    _healthy(feed, now, next_poll_at, new_url)
     await session.flush()
 
 
@@ -151,13 +156,7 @@ async def record_not_modified(
         feed.etag = etag
     if last_modified:
         feed.last_modified = last_modified
-    if new_url:
-        feed.url = new_url
-    feed.last_success_at = now
-    feed.consecutive_failures = 0
-    feed.last_error = None
-    feed.last_error_kind = None
-    _release(feed, now, next_poll_at)
+    _healthy(feed, now, next_poll_at, new_url)
     await session.flush()
 
 
