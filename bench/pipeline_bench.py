@@ -40,7 +40,7 @@ from feeds.parse import FeedContext, parse_document
 from storage import stories_repo
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import FeedRow
-from stories.cluster import what_words
+from stories.figure_match import what_words
 from stories.fingerprint import BANDS
 from stories.model import Entry
 from stories.numerals import fold

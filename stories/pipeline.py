@@ -23,6 +23,7 @@ from storage.stories_repo import NewStoryRow
 from storage.story_records import change_to_json, figure_to_json, figures_from_json, story_from_row
 from stories import cluster
 from stories.cleanup import clean_article, clean_text
+from stories.figure_match import figure_changes, merge_figures
 from stories.figures import extract_figures
 from stories.fingerprint import (
     Fingerprint,
@@ -322,10 +323,10 @@ class StoryPipeline:
             if row.first_entry_id == stored.id:  # the story is told in this entry's words
                 row.title, row.summary = item.entry.title, item.summary
             old = figures_from_json(row.figures)
-            changes = cluster.figure_changes(old, item.figures)
+            changes = figure_changes(old, item.figures)
             if not changes:
                 continue
-            merged = cluster.merge_figures(old, changes)
+            merged = merge_figures(old, changes)
             row.figures = [figure_to_json(figure) for figure in merged]
             row.revision = (row.revision or 1) + 1
             row.updated_at = now
@@ -616,15 +617,14 @@ class _Batch:
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
         best: tuple[float, _StoryState] | None = None
+        mine = cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days)
         for story_id in ranked:
             state = self._state(story_id)
             if state is None or not cluster.within_window(item.time, state.facts.time, self._window):
                 continue
             same_topic = _same_topic(item.detection.topics, state.row.topics)
             score = max(
-                cluster.facts_score(
-                    item.figures, item.print.names, item.time, member, days=item.days, same_topic=same_topic
-                )
+                cluster.score_facts(mine, member, same_topic=same_topic)
                 for member in (state.members or [state.facts])[-MAX_MEMBERS_COMPARED:]
             )
             if score >= cluster.SAME_FACTS_SCORE and (best is None or score > best[0]):
@@ -695,7 +695,7 @@ class _Batch:
         # A copy older than the figures the story now shows (a late translation of the first report) is
         # not an update: it would turn 411 back into 326.
         if cluster.is_later(item.time, state.figures_time or state.facts.time):
-            changes = cluster.figure_changes(state.facts.figures, item.figures)
+            changes = figure_changes(state.facts.figures, item.figures)
         if changes and len(state.members) > 1:
             # A value an earlier entry of the story already stated is a copy of that report arriving late
             # (a translation of the first count after the update), not a revision back to it.
@@ -703,7 +703,7 @@ class _Batch:
             changes = tuple(c for c in changes if c.new is None or figure_value_key(c.new) not in stated)
         if changes:
             state.figures_time = item.time
-            merged = cluster.merge_figures(state.facts.figures, changes)
+            merged = merge_figures(state.facts.figures, changes)
             state.facts.figures = merged
             row.figures = [figure_to_json(figure) for figure in merged]
             row.revision = (row.revision or 1) + 1

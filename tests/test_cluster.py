@@ -6,16 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from stories.cluster import (
     StoryFacts,
-    consistent,
     day_mentions,
     facts_match,
     facts_score,
-    figure_changes,
     may_update,
-    merge_figures,
     name_keys,
     within_window,
 )
+from stories.figure_match import consistent, figure_changes, merge_figures
 from stories.fingerprint import (
     band_keys,
     minhash,
@@ -292,3 +290,27 @@ def test_next_days_count_at_the_same_places_is_not_an_update_without_a_figure_in
     # The update that says what it revises ("up from 1,150") joins, though told another day.
     update = [*later, q(1_150, "1,150", "previous count")]
     assert facts_match(update, names(thursday), when, story, days=day_mentions(thursday))
+
+
+def test_concepts_file_pairs_words_across_languages_and_tells_things_apart() -> None:
+    from stories.figure_match import different_things, figure_facts, same_words
+
+    soldados, troops, camiones = figure_facts(
+        [fig(20, "soldados venezolanos"), fig(20, "Venezuelan troops"), fig(20, "camiones de carga")]
+    )
+    assert same_words(soldados, troops)  # no shared stem: only the armed-forces concept pairs them
+    assert not same_words(soldados, camiones)
+    assert different_things(troops, camiones)
+
+
+def test_every_concept_word_belongs_to_one_concept() -> None:
+    import tomllib
+    from collections import Counter
+
+    from stories.figure_match import CONCEPTS_FILE
+    from stories.numerals import fold
+
+    data = tomllib.loads(CONCEPTS_FILE.read_text(encoding="utf-8"))
+    words = Counter(fold(word) for listed in data["concepts"].values() for word in listed.split())
+    assert [word for word, count in words.items() if count > 1] == []
+    assert data["background_names"]
