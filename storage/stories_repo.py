@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +55,23 @@ async def _select_in(
         result = await connection.exec_driver_sql(text, (*leading, *chunk))
         rows.extend(tuple(row) for row in result.all())
     return rows
+
+
+# Key of the PostgreSQL advisory lock under which workers decide stories: "WWSTORY" in ASCII.
+STORY_DECISION_LOCK_KEY = 0x57575354_4F5259
+
+
+async def lock_story_decisions(session: AsyncSession) -> None:
+    """Serialise story decisions across workers until this transaction ends (PostgreSQL).
+
+    Two workers polling different feeds may each get a copy of a brand-new story at the same instant; under
+    READ COMMITTED neither sees the other's uncommitted story, so both would start one and the desk would get
+    two alerts. The second worker waits here until the first commits, then finds its story. Only the
+    lookup-decide-write step of a poll runs under the lock (the CPU stages run before it). SQLite needs no
+    lock: its single writer already serialises these transactions, whose writes come before the lookups.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_DECISION_LOCK_KEY})
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,19 +252,25 @@ class StoryPipeline:
             for entry in entries
             if (stored := known.get(entry.entry_id)) is not None and _edited(entry, stored)
         ]
-        events = await self._revise_edited(session, edited, feed.language, now) if edited else []
         prepared = self._unique([self.prepare(entry, feed.language, now) for entry in unseen])
-        if not prepared:
-            return events
-        inserted = await stories_repo.insert_new_entries(
-            session, [self._entry_values(item, feed.id, now) for item in prepared]
-        )
-        fresh = [item for item in prepared if item.entry.entry_id in inserted]
+        fresh: list[Prepared] = []
+        inserted: dict[str, int] = {}
+        if prepared:
+            inserted = await stories_repo.insert_new_entries(
+                session, [self._entry_values(item, feed.id, now) for item in prepared]
+            )
+            fresh = [item for item in prepared if item.entry.entry_id in inserted]
+        if not fresh and not edited:
+            return []
+        refetched: set[str] = set()
+        if alerting and self._articles is not None and fresh:
+            refetched = await self._fetch_articles(session, fresh, feed.language, now)
+        # From here to the commit, stories are read and written: one worker at a time (edits in place
+        # included, which write to their stories too), and no network I/O.
+        await stories_repo.lock_story_decisions(session)
+        events = await self._revise_edited(session, edited, feed.language, now) if edited else []
         if not fresh:
             return events
-        refetched: set[str] = set()
-        if alerting and self._articles is not None:
-            refetched = await self._fetch_articles(session, fresh, feed.language, now)
         # Feeds list newest first; folding in publication order makes the first report the story's
         # first alert and a later, revised count (326 -> 411) its update, never the other way round.
         fresh.sort(key=lambda item: item.time)

@@ -4,11 +4,12 @@ index persisted across restarts."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
@@ -371,3 +372,52 @@ async def test_a_translation_sharing_no_figure_joins_on_names_and_day(
         StoryEventKind.NEW,
     ]
     assert events[0].story.story_id == events[1].story.story_id != events[2].story.story_id
+
+
+async def _waiting_on_a_lock(engine: AsyncEngine) -> bool:
+    """Whether another connection to this PostgreSQL database is blocked waiting for a lock."""
+    async with engine.connect() as connection:
+        waiting = await connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        )
+        return bool(waiting.scalar_one())
+
+
+async def test_two_workers_with_copies_of_a_new_story_start_one_story(
+    engine: AsyncEngine, pipeline: StoryPipeline
+) -> None:
+    """Two pollers get copies of a brand-new story at the same instant: the second decides only once the
+    first has committed, and joins its story: one alert, not two."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        for name in ("afp", "wire"):
+            session.add(FeedRow(name=name, url=f"https://{name}.example/rss", language="en", created_at=NOW))
+
+    async def poll(session: AsyncSession, feed: str, item: Entry) -> list[StoryEvent]:
+        row = (await session.execute(select(FeedRow).where(FeedRow.name == feed))).scalar_one()
+        return await pipeline.process(session, row, [item], NOW, alerting=True)
+
+    async def second_worker() -> list[StoryEvent]:
+        async with sessions() as session, session.begin():
+            return await poll(session, "wire", entry("w1", "wire", TITLE, REFERENCE + CREDIT))
+
+    async with sessions() as session, session.begin():
+        first = await poll(session, "afp", entry("a1", "afp", TITLE, REFERENCE))
+        second = asyncio.create_task(second_worker())
+        # The second worker must reach its decision while the first has not committed yet.
+        if engine.dialect.name == "postgresql":
+            for _ in range(100):
+                if await _waiting_on_a_lock(engine):
+                    break
+                await asyncio.sleep(0.05)
+        else:
+            await asyncio.sleep(0.5)  # SQLite: its writer lock holds the second back at its first insert
+        assert not second.done()
+    events = first + await second
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.DUPLICATE]
+    assert events[1].story.story_id == events[0].story.story_id
+    async with sessions() as session:
+        assert await count(session, StoryRow) == 1
