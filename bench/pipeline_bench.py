@@ -118,7 +118,7 @@ def generated_feed(count: int, seed: int = 7) -> bytes:
                 _filler(rng),
                 _filler(rng),
             ]
-            title = sentences[0].split(",")[0]
+            title = sentences[0].split(", ")[0]  # not inside "1,130"
             body = " ".join(sentences)
             originals.append((title, body))
         link = f"https://bench.example/{index}"

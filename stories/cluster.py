@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from stories.figure_match import (
     BACKGROUND_NAMES,
     REVISION_RATIO,
+    UPDATE_CUES,
     FigureFacts,
     agrees,
     comparable,
@@ -36,7 +37,7 @@ from stories.figure_match import (
     same_words,
 )
 from stories.model import KeyFigure
-from stories.numerals import fold
+from stories.numerals import fold, fold_text
 
 NEAR_DUPLICATE_SIMILARITY = 0.5
 MATCH_WINDOW = timedelta(days=4)
@@ -84,6 +85,7 @@ class StoryFacts:
     names: frozenset[str]
     time: datetime  # published, else first seen
     days: frozenset[int] = frozenset()  # days of the week the title and lead mention (see `day_mentions`)
+    updating: bool = False  # the title or lead says a running count moved (see `reports_update`)
     # `figure_facts(figures)` and the same by value key, worked out on first use and again only if `figures`
     # is replaced (an update).
     _compared: _Compared | None = field(default=None, repr=False, compare=False)
@@ -104,6 +106,14 @@ _DAY_WORD = re.compile(r"[^\W\d_]{5,}")
 def day_mentions(text: str) -> frozenset[int]:
     """Days of the week a text names, in English or Spanish (0 = Monday): the days of the event it tells."""
     return frozenset(day for word in _DAY_WORD.findall(text) if (day := _DAYS.get(fold(word))) is not None)
+
+
+_UPDATE_CUE = re.compile(r"\b(?:" + "|".join(re.escape(cue) for cue in UPDATE_CUES) + r")\b")
+
+
+def reports_update(text: str) -> bool:
+    """Whether a title or lead says its count is a running total that moved ("has risen to", "ya suman")."""
+    return _UPDATE_CUE.search(fold_text(text)) is not None
 
 
 def within_window(a: datetime, b: datetime, window: timedelta = MATCH_WINDOW) -> bool:
@@ -136,6 +146,7 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
     shared_names = (entry.names & story.names) - BACKGROUND_NAMES
     score = 0.0
     revised: list[tuple[KeyFigure, KeyFigure]] = []
+    lead_revised = False
     if mine and theirs:
         # Revisions as evidence of one story pair by stems only: by concept, "411 deserters in total" would
         # revise "326 members of the armed forces" in the next day's different story. By concept only the
@@ -144,6 +155,10 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
         if guessed:
             revised = []  # a pairing by magnitude alone is no evidence that two stories are one
         old_lead, new_lead = old_facts[0], new_facts[0]
+        # The headline count of both revised in the same words, by a report saying its count moved ("more
+        # than 9,400 people" -> "has risen to more than 12,700 people displaced"), is the update itself: the
+        # other figures of such a follow-up are new facts, not a sign of another story.
+        lead_revised = entry.updating and (old_lead.figure, new_lead.figure) in revised
         if (
             not revised
             and old_lead.key != new_lead.key
@@ -161,7 +176,7 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
         ]
         smaller = min(len(mine), len(theirs))
         evidence = len(shared) + len(revised) + len(vague)
-        if not evidence or evidence / smaller < MIN_SHARED_FIGURE_RATIO:
+        if not evidence or (evidence / smaller < MIN_SHARED_FIGURE_RATIO and not lead_revised):
             return 0.0
         for key in shared:
             item = mine[key]
@@ -178,8 +193,11 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
         score += min(len(shared_names) * POINTS_NAME, MAX_NAME_POINTS_NAMES_ONLY)
     if entry.days and story.days:
         # An update is reported on a later day than the count it revises ("411, up from 326"): when a
-        # revised figure comes with a figure both still state, another day is no evidence against it.
-        update = bool(revised) and bool(shared)
+        # revised figure comes with a figure both still state, or the headline count is revised in a report
+        # published on a later date, another day is no evidence against it. Two reports of the same hour
+        # naming different days tell two days' events.
+        later_date = entry.time.astimezone(UTC).date() > story.time.astimezone(UTC).date()
+        update = bool(revised) and (bool(shared) or (lead_revised and later_date))
         score += POINTS_SAME_DAY if entry.days & story.days else 0.0 if update else POINTS_OTHER_DAY
     if abs(entry.time - story.time) <= CLOSE_IN_TIME:
         score += POINTS_CLOSE_IN_TIME

@@ -50,13 +50,14 @@ AT_LEAST_SPAN = 1.5  # "more than 300" agrees with 300..450
 ABOUT_SPAN = 0.15  # "about 400" agrees with 340..460
 
 
-def _load_concepts(path: Path) -> tuple[dict[str, str], frozenset[str]]:
+def _load_concepts(path: Path) -> tuple[dict[str, str], frozenset[str], tuple[str, ...]]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     table = {fold(word): concept for concept, words in data["concepts"].items() for word in words.split()}
-    return table, frozenset(fold(name) for name in data["background_names"])
+    background = frozenset(fold(name) for name in data["background_names"])
+    return table, background, tuple(fold(cue) for cue in data["update_cues"])
 
 
-_CONCEPTS, BACKGROUND_NAMES = _load_concepts(CONCEPTS_FILE)
+_CONCEPTS, BACKGROUND_NAMES, UPDATE_CUES = _load_concepts(CONCEPTS_FILE)
 _CONCEPT_NAMES = frozenset(_CONCEPTS.values())
 
 

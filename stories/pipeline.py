@@ -108,6 +108,7 @@ class Prepared:
     name_keys: tuple[int, ...] = ()  # stored: the names on the entry's day (`cluster.name_keys`)
     name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
     source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
+    updating: bool = False  # the title or lead says a running count moved (`cluster.reports_update`)
 
 
 @dataclass(slots=True)
@@ -231,6 +232,7 @@ class StoryPipeline:
                 cluster.name_keys(printed.names, time, cluster.NAME_KEY_DAYS) if detection.relevant else ()
             ),
             source_hash=source_hash(entry),
+            updating=cluster.reports_update(f"{title}\n{lead}"),
         )
 
     # --- the batch ---------------------------------------------------------------------------------------
@@ -623,7 +625,7 @@ class _Batch:
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
         best: tuple[float, _StoryState] | None = None
-        mine = cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days)
+        mine = cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days, item.updating)
         for story_id in ranked:
             state = self._state(story_id)
             if state is None or not cluster.within_window(item.time, state.facts.time, self._window):

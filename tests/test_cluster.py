@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from stories.cluster import (
+    SAME_FACTS_SCORE,
     StoryFacts,
     day_mentions,
     facts_match,
     facts_score,
     may_update,
     name_keys,
+    reports_update,
+    score_facts,
     within_window,
 )
 from stories.figure_match import consistent, figure_changes, merge_figures
@@ -314,3 +317,45 @@ def test_every_concept_word_belongs_to_one_concept() -> None:
     words = Counter(fold(word) for listed in data["concepts"].values() for word in listed.split())
     assert [word for word, count in words.items() if count > 1] == []
     assert data["background_names"]
+
+
+CATATUMBO = (
+    "More than 9,400 people have fled clashes between ELN guerrillas and FARC dissidents in the Catatumbo "
+    "region since Friday, the Norte de Santander governor's office said on Monday; some families crossed "
+    "into Zulia. At least 32 people have been killed. The government sent 1,200 troops to Tibu."
+)
+CATATUMBO_FIGURES = (
+    q(9_400, "More than 9,400", "people"),
+    q(32, "At least 32", "people killed"),
+    q(1_200, "1,200", "troops"),
+)
+
+
+def test_a_follow_up_saying_its_headline_count_rose_is_an_update_though_no_other_figure_recurs() -> None:
+    story = StoryFacts(CATATUMBO_FIGURES, names(CATATUMBO), NOW, day_mentions(CATATUMBO))
+    follow_up = (
+        "The number of people displaced by fighting between the ELN and FARC dissidents in the Catatumbo "
+        "region has risen to more than 12,700, the Norte de Santander government said on Tuesday. Venezuela "
+        "set up 4 shelters in Zulia. The death toll stood at 36."
+    )
+    figures = (
+        q(12_700, "more than 12,700", "people displaced"),
+        q(4, "4", "shelters"),
+        q(36, "36", "death toll"),
+    )
+    entry = StoryFacts(figures, names(follow_up), NOW + timedelta(hours=20), day_mentions(follow_up), True)
+    assert reports_update(follow_up)
+    assert score_facts(entry, story) >= SAME_FACTS_SCORE
+    # The same figures in a report that does not say its count moved: the next day's own story.
+    daily = StoryFacts(figures, names(follow_up), NOW + timedelta(hours=20), day_mentions(follow_up))
+    assert score_facts(daily, story) < SAME_FACTS_SCORE
+    # Published within the hour and naming another day: another day's event, cue or not.
+    soon = NOW + timedelta(minutes=30)
+    same_hour = StoryFacts(figures, names(follow_up), soon, day_mentions(follow_up), True)
+    assert score_facts(same_hour, story) < SAME_FACTS_SCORE
+
+
+def test_update_cues_are_read_in_both_languages_and_a_plain_count_has_none() -> None:
+    assert reports_update("La cifra de desplazados ya suma 12.700, y ascendió a 36 el número de muertos")
+    assert reports_update("Deserters now total 411, up from 326")
+    assert not reports_update("Some 1,420 Venezuelans crossed the Simon Bolivar bridge on Thursday")
