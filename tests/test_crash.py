@@ -9,7 +9,7 @@ the seed is printed and `WIREWATCH_CRASH_SEED` replays it), restarting it after 
 - `pre-post`: after the claim was committed, before the platform is called;
 - `accepted`: the platform has accepted the message (the fake kills the sender before answering);
 - `mark`: inside the transaction that marks the row sent, before the commit;
-- `anywhere`: a timer at a random moment of the child's life.
+- `anywhere`: a timer at a random moment of the child's delivery (1–40 ms after its first post).
 
 After each kill the test counts the messages that child got accepted whose rows were still `sending`: the
 documented duplicate window (the killed message at `accepted`/`mark`, and any other channel's message that
@@ -33,6 +33,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -59,8 +60,10 @@ from tests.test_outbox import add_channel, add_story, enqueue, story_event
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # not from conftest: the child need not import pytest
 CHANNELS = ("desk-a", "desk-b", "desk-c")
 STORIES = 16
+CHILD_DEADLINE_SECONDS = 120
 CHILD_LEASE = timedelta(seconds=1)
 KILL_POINTS = ("claim", "pre-post", "accepted", "mark", "anywhere")
+ANYWHERE_MAX_MS = 40  # `anywhere`: killed this many ms at most after the child's first post, mid-delivery
 KILL_ROUNDS = 1  # each child takes ~2 s to start: 6 runs x 5 kill points keep each run well under a minute
 CHILD_MAX_ATTEMPTS = 100  # each claim counts an attempt; crash after crash must not dead-letter a row here
 
@@ -68,7 +71,7 @@ CHILD_MAX_ATTEMPTS = 100  # each claim counts an attempt; crash after crash must
 def kill_schedule(rng: random.Random) -> list[tuple[str, int]]:
     """(kill point, occurrence in that child's life; milliseconds for `anywhere`) per child, shuffled."""
     schedule = [
-        (point, rng.randint(50, 400) if point == "anywhere" else rng.randint(1, 3))
+        (point, rng.randint(1, ANYWHERE_MAX_MS) if point == "anywhere" else rng.randint(1, 3))
         for point in KILL_POINTS * KILL_ROUNDS
     ]
     rng.shuffle(schedule)
@@ -117,7 +120,16 @@ def arm_kill_point(point: str, at: int, poster: ChatPoster) -> None:
 
         poster.post = posting  # type: ignore[method-assign]
     elif point == "anywhere":
-        asyncio.get_running_loop().call_later(at / 1000, _die)
+        # Timed from the child's first post, not its start: a child that starts quickly may otherwise have
+        # sent everything before the timer fires, and the kill would never land.
+        first_post = poster.post
+
+        async def posting_then_dying(*args: object, **kwargs: object) -> PostedMessage:
+            poster.post = first_post  # type: ignore[method-assign]
+            asyncio.get_running_loop().call_later(at / 1000, _die)
+            return await first_post(*args, **kwargs)  # type: ignore[arg-type]
+
+        poster.post = posting_then_dying  # type: ignore[method-assign]
 
 
 class HttpChatPoster:
@@ -391,7 +403,11 @@ async def _run_with_kills(
             kill = schedule[restart] if restart < len(schedule) else None
             chat.child_started(_start_child(database_url, mode, chat.url, kill), kill)
             assert chat.child is not None
-            for _ in range(300):  # until this child is killed or everything is sent
+            # Until this child is killed or everything is sent. The deadline is generous: on a loaded
+            # machine a child takes seconds to import before it sends anything; a kill that never landed
+            # fails below.
+            deadline = time.monotonic() + CHILD_DEADLINE_SECONDS
+            while time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
                 if chat.child.poll() is not None:
                     break
