@@ -44,7 +44,8 @@ from stories.figure_match import what_words
 from stories.fingerprint import BANDS
 from stories.model import Entry
 from stories.numerals import fold
-from stories.pipeline import Prepared, StoryPipeline
+from stories.pipeline import StoryPipeline
+from stories.prepare import Prepared
 from stories.topics import load_topics
 
 CORPUS_FEEDS = corpus_dir() / "feeds-real"

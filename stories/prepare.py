@@ -1,0 +1,100 @@
+"""The CPU stages of the story pipeline, for one entry and without I/O: clean-up, language, beat detection,
+key figures, summary and fingerprint, giving the `Prepared` entry that storing and story matching need."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from stories import cluster
+from stories.cleanup import clean_article, clean_text
+from stories.figures import extract_figures
+from stories.fingerprint import Fingerprint, fingerprint
+from stories.model import Detection, Entry, KeyFigure
+from stories.summarize import summarize
+
+if TYPE_CHECKING:
+    from stories.topics import TopicCatalog
+
+Detector = Callable[[Entry, "TopicCatalog"], Detection]
+LanguageDetector = Callable[..., "str | None"]
+
+# The lead is what names and the summary come from; later paragraphs mention every actor in the conflict.
+LEAD_CHARS = 600
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An entry after the CPU stages: what storing and clustering need."""
+
+    entry: Entry
+    body: str
+    detection: Detection
+    figures: list[KeyFigure]
+    summary: str
+    print: Fingerprint
+    time: datetime
+    days: frozenset[int] = frozenset()  # days of the week the title and lead name
+    name_keys: tuple[int, ...] = ()  # stored: the names on the entry's day (`cluster.name_keys`)
+    name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
+    source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
+    updating: bool = False  # the title or lead says a running count moved (`cluster.reports_update`)
+
+
+def source_hash(entry: Entry) -> str:
+    """Hash of an item's text as the feed gives it: a later poll compares it, before any clean-up runs, to see
+    an edit in place (same guid, new text)."""
+    text = "\x1f".join((entry.title, entry.summary, entry.content))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def prepare_entry(
+    entry: Entry,
+    feed_language: str | None,
+    now: datetime,
+    *,
+    catalog: TopicCatalog,
+    detect: Detector,
+    language: LanguageDetector,
+) -> Prepared:
+    """Clean-up → language → detection → figures → summary → fingerprint, for one entry."""
+    title = clean_text(entry.title)
+    summary_text = clean_article(entry.summary)
+    content = clean_article(entry.content)
+    body = content if len(content) > len(summary_text) else summary_text
+    detected = language(f"{title}\n{body}", hint=entry.language or feed_language)
+    cleaned = dataclasses.replace(
+        entry,
+        title=title,
+        summary=summary_text,
+        content=content,
+        language=detected or entry.language or feed_language,
+        first_seen=entry.first_seen or now,
+    )
+    detection = detect(cleaned, catalog)
+    figures = extract_figures(body, cleaned.language, title=title)
+    summary = summarize(body, title, clean=False)
+    lead = body[:LEAD_CHARS]
+    printed = fingerprint(title, body, lead, figures)
+    time = cleaned.published or now
+    return Prepared(
+        entry=cleaned,
+        body=body,
+        detection=detection,
+        figures=figures,
+        summary=summary,
+        print=printed,
+        time=time,
+        days=cluster.day_mentions(f"{title}\n{lead}"),
+        # Only on-beat entries are found by names: off the beat, nobody is alerted about a missed copy.
+        name_keys=cluster.name_keys(printed.names, time) if detection.relevant else (),
+        name_lookup=(
+            cluster.name_keys(printed.names, time, cluster.NAME_KEY_DAYS) if detection.relevant else ()
+        ),
+        source_hash=source_hash(entry),
+        updating=cluster.reports_update(f"{title}\n{lead}"),
+    )
