@@ -11,6 +11,7 @@ import hashlib
 import re
 import string
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,6 +43,14 @@ _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)
 _BAND_START = np.arange(1, BANDS + 1, dtype=np.uint64) * _BAND_SALT
 _BAND_SHIFT = np.uint64(29)
 _PERMUTATIONS = _TEMPLATE.permutations
+# band_keys' constants for 128-bit lanes, one per band, in a Python integer (little-endian: band 0 lowest).
+_LANES_BYTES = BANDS * 16
+_LOW_64_LANES = int.from_bytes((b"\xff" * 8 + b"\x00" * 8) * BANDS, "little")
+_BAND_START_LANES = int.from_bytes(
+    np.stack([_BAND_START, np.zeros(BANDS, dtype=np.uint64)], axis=1).astype("<u8").tobytes(), "little"
+)
+_MIX_INT = int(_MIX)
+_BAND_SHIFT_INT = int(_BAND_SHIFT)
 _EMPTY_SIGNATURE = _TEMPLATE.hashvalues.astype(np.uint32)
 # datasketch's "affine32" scheme written out (MurmurHash3 fmix32, then a*h+b wrapping in uint32), so a
 # signature is a handful of numpy calls instead of a MinHash object per entry; other schemes go through
@@ -64,9 +73,40 @@ _ASCII_PUNCTUATION_TO_SPACE = bytes.maketrans(
     b" " * sum(mark.isascii() for mark in _PUNCTUATION_MARKS),
 )
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_OPENING_MARKS = " \t\"'(¿¡«"
-_SENTENCE_ENDS = ".!?:\n"
-_NAME = re.compile(r"\b[A-ZÁÉÍÓÚÑÜ][\w'’-]*[\w]")
+# fingerprint's bytes form of the same normalisation (`_normal_byte_words`): each non-ASCII character the fold
+# changes, as (its UTF-8, its target's UTF-8); the ASCII table also blanks the four ASCII separators that
+# str.split() splits at and bytes.split() does not.
+_NON_ASCII_FOLD_BYTES = {
+    chr(code): (chr(code).encode(), target.encode()) for code, target in _NON_ASCII_FOLD.items()
+}
+_ASCII_BYTES = bytes(range(128))
+_ASCII_PUNCTUATION_AND_SEPARATORS_TO_SPACE = bytes(
+    32 if code in b"\x1c\x1d\x1e\x1f" else byte for code, byte in enumerate(_ASCII_PUNCTUATION_TO_SPACE)
+)
+
+
+def _latin1_fold_table() -> bytes | None:
+    """The whole normalisation of Latin-1 text (most news text) as one bytes table: each character's fold,
+    then the ASCII one applied to it, whitespace to a space. None if a fold target is not one ASCII character
+    (a table maps a byte to one byte)."""
+    table = bytearray(_ASCII_PUNCTUATION_AND_SEPARATORS_TO_SPACE[:128])
+    for code in range(128, 256):
+        target = _NON_ASCII_FOLD.get(code, chr(code))
+        if code in _NON_ASCII_FOLD:
+            if len(target) != 1 or not target.isascii():
+                return None
+            table.append(_ASCII_PUNCTUATION_AND_SEPARATORS_TO_SPACE[ord(target)])
+        else:
+            table.append(32 if target.isspace() else code)
+    return bytes(table)
+
+
+_LATIN1_FOLD = _latin1_fold_table()
+# A capitalised word, written to start with its capital (a pattern starting with a character class is
+# scanned for quickly; one starting with \b is tried at every position), the \b as a look-behind after it.
+_NAME = re.compile(r"[A-ZÁÉÍÓÚÑÜ](?<!\w.)[\w'’-]*\w")
+# A name at a sentence start: after an end mark (or the text's start) and opening marks only.
+_INITIAL_NAME = re.compile(r"[.!?:\n][ \t\"'(¿¡«]*([A-ZÁÉÍÓÚÑÜ][\w'’-]*\w)")
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -106,6 +146,37 @@ def normalise(text: str) -> str:
     return " ".join(encoded.decode("utf-8", "surrogatepass").split())
 
 
+def _normal_byte_words(text: str) -> list[bytes]:
+    """The words of `normalise(text)`, UTF-8 encoded: what shingles and the text hash are made of, without
+    a round trip through str.
+
+    Text that Latin-1 can hold goes through one bytes table (_LATIN1_FOLD). In other text, the non-ASCII
+    characters the fold changes are replaced in the bytes, once per distinct character (an article holds a
+    handful), instead of by a regex scan over the whole text. Whitespace the fold leaves becomes a space,
+    since bytes.split() splits at ASCII whitespace only. Strict UTF-8, like the encoding of the hashed text
+    always was: a lone surrogate fails here as it failed there.
+    """
+    lowered = text.lower()
+    if _LATIN1_FOLD is not None:
+        try:
+            folded = lowered.encode("latin-1").translate(_LATIN1_FOLD)
+        except UnicodeEncodeError:
+            pass  # a character beyond Latin-1 ("…", "€", a lone surrogate): below
+        else:
+            # What the fold leaves beyond ASCII ("ß", "²") is re-encoded as UTF-8.
+            return (folded if folded.isascii() else folded.decode("latin-1").encode()).split()
+    encoded = lowered.encode()
+    if len(encoded) != len(lowered):  # not ASCII
+        for char in set(encoded.translate(None, _ASCII_BYTES).decode()):
+            replacement = _NON_ASCII_FOLD_BYTES.get(char)
+            if replacement is None:
+                if not char.isspace():
+                    continue
+                replacement = (char.encode(), b" ")
+            encoded = encoded.replace(*replacement)
+    return encoded.translate(_ASCII_PUNCTUATION_AND_SEPARATORS_TO_SPACE).split()
+
+
 def text_hash(title: str, body: str) -> str:
     return _hash_normalised(normalise(title), normalise(body))
 
@@ -127,14 +198,25 @@ def _shingles(title: str, body: str) -> set[bytes]:
         return {" ".join(words).encode()} if words else set()
     # Normalised text has single spaces only, so joining the encoded words is encoding the joined words.
     encoded = " ".join(words).encode().split(b" ")
-    return {b" ".join(shingle) for shingle in zip(encoded, encoded[1:], encoded[2:], strict=False)}
+    return set(map(b" ".join, zip(encoded, encoded[1:], encoded[2:], strict=False)))
+
+
+def _shingle_byte_words(title_words: list[bytes], body_words: list[bytes]) -> list[bytes]:
+    """`_shingles` of the normalised words, in text order with repeats: a signature is a minimum, which
+    repeats do not change, so `fingerprint` skips building the set."""
+    words = body_words[:MAX_SHINGLED_WORDS]
+    if len(words) < MIN_BODY_WORDS_ALONE:
+        words = title_words + words
+    if len(words) < SHINGLE_WORDS:
+        return [b" ".join(words)] if words else []
+    return list(map(b" ".join, zip(words, words[1:], words[2:], strict=False)))
 
 
 def minhash(title: str, body: str) -> np.ndarray:
     return _minhash(shingles(title, body))
 
 
-def _minhash(items: set[bytes]) -> np.ndarray:
+def _minhash(items: Collection[bytes]) -> np.ndarray:
     if not items:
         return _EMPTY_SIGNATURE.copy()
     if not _AFFINE32:
@@ -171,13 +253,20 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def band_keys(signature: np.ndarray) -> list[int]:
     """One signed 64-bit key per band: its rows and its position mixed with odd multipliers (wrapping
     arithmetic), so equal bands at the same position, and only those, give equal keys."""
-    rows = signature.astype(np.uint64).reshape(BANDS, ROWS).T.copy()
-    key = _BAND_START.copy()
-    for column in rows:
-        key ^= column
-        key *= _MIX
-        key ^= key >> _BAND_SHIFT
-    return key.view(np.int64).tolist()
+    # The 16 bands are mixed at once as 128-bit lanes of one Python integer: a 64x64-bit product fits its
+    # lane, masking keeps the low 64 bits (the wrapping), and the bits a right shift brings down from the
+    # next lane are masked off. A dozen big-integer operations cost less than the dozen numpy calls on
+    # 16-element arrays they replace (each call's overhead dwarfs its work).
+    lanes = np.zeros((ROWS, BANDS, 2), dtype="<u8")  # per row: each band's value in a 128-bit lane
+    lanes[:, :, 0] = signature.astype(np.uint64).reshape(BANDS, ROWS).T
+    packed = lanes.tobytes()
+    key = _BAND_START_LANES
+    for start in range(0, len(packed), _LANES_BYTES):
+        key ^= int.from_bytes(packed[start : start + _LANES_BYTES], "little")
+        key = (key * _MIX_INT) & _LOW_64_LANES
+        key ^= (key >> _BAND_SHIFT_INT) & _LOW_64_LANES
+    keys: list[int] = np.frombuffer(key.to_bytes(_LANES_BYTES, "little"), dtype="<i8")[::2].tolist()
+    return keys
 
 
 def is_distinctive(figure: KeyFigure) -> bool:
@@ -212,19 +301,22 @@ def names(text: str) -> frozenset[str]:
     """Proper names mentioned, as name keys: capitalised words inside sentences, plus sentence-initial ones
     that also appear inside a sentence. Keys are folded and cut to `NAME_KEY_LETTERS`, so "Cúcuta" and
     "Cucuta", or "Venezuela's" and "Venezuelan", are the same name."""
-    found: set[str] = set()
-    initial: set[str] = set()
-    for match in _NAME.finditer(text):
-        word = _name_key(match.group())
-        if word is None:
-            continue
-        # Walking back over opening marks, not slicing the text before every name: leads have dozens.
-        start = match.start()
-        while start and text[start - 1] in _OPENING_MARKS:
-            start -= 1
-        at_start = not start or text[start - 1] in _SENTENCE_ENDS
-        (initial if at_start else found).add(word)
-    return frozenset(found | (initial & found))
+    return _names("\n" + text)
+
+
+def _names(marked: str) -> frozenset[str]:
+    """`names` of a text given with a newline before it: that makes the text's start a sentence start for
+    _INITIAL_NAME, and is no word character, so it changes no match of _NAME."""
+    # Both kinds count only through a word that occurs inside a sentence: the names are the words with more
+    # occurrences in all than at a sentence start.
+    every = _NAME.findall(marked)
+    inside = set(every)
+    if inside:
+        initial = _INITIAL_NAME.findall(marked)
+        for word in set(initial):
+            if every.count(word) == initial.count(word):
+                inside.discard(word)
+    return frozenset({key for key in map(_name_key, inside) if key is not None})
 
 
 @lru_cache(maxsize=50_000)
@@ -245,12 +337,13 @@ class Fingerprint:
 
 
 def fingerprint(title: str, body: str, lead: str, figures: list[KeyFigure]) -> Fingerprint:
-    normal_title, normal_body = normalise(title), normalise(body)
-    signature = _minhash(_shingles(normal_title, normal_body))
+    title_words, body_words = _normal_byte_words(title), _normal_byte_words(body)
+    signature = _minhash(_shingle_byte_words(title_words, body_words))
     return Fingerprint(
-        text_hash=_hash_normalised(normal_title, normal_body),
+        # _hash_normalised's text: the words with single spaces, and no stray space when either part is empty.
+        text_hash=hashlib.sha256(b" ".join(title_words + body_words)).hexdigest(),
         signature=signature,
         bands=tuple(band_keys(signature)),
         figure_keys=figure_keys(figures),
-        names=names(f"{title}.\n{lead}"),
+        names=_names(f"\n{title}.\n{lead}"),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ from stories.model import Topic
 LANGUAGE_KEYS = ("en", "es", "any")
 _DIACRITICS = re.compile(r"[\u0300-\u036f]")
 _WORDS = re.compile(r"[^\W_]+")
+# fold_spans' mark between two parts: a control character, no word character, never made by folding.
+_SENTENCE_MARK = "\x00"
+_SENTENCE_JOIN = f" {_SENTENCE_MARK} "
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 _SUGGEST_CUTOFF = 70.0
 PREFIX_KEY = 3  # a "word*" term needs at least this many letters before the star
@@ -39,10 +42,115 @@ def fold_words(text: str) -> list[str]:
     Decomposing first keeps "ñ" as "n" (not dropped), so "Ureña" and "Urena" are the same word, while
     splitting on anything that is not a letter or digit gives the word boundaries ("hondureña" stays whole).
     """
+    words = _folded_words(text, _FOLD_WORD_BYTES)
+    return _words(_fold(text), _WORD_BYTES) if words is None else words
+
+
+def fold_spans(parts: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """`fold_words` of each part, folded in one pass for all of them: (tokens, starts, ends), where the words
+    of the i-th part that has any are tokens[starts[i]:ends[i]]. Between two parts, tokens may hold a mark
+    (a NUL), which is no word.
+
+    Folding and splitting cost a handful of C calls per part, and an entry has dozens of sentences. Joined by
+    a NUL between spaces, each part folds to its own fold between the marks: NFKD never reorders across a
+    space (no combining mark), diacritics go one by one, and lower-casing reads its only context (a final
+    sigma) no further than a character that is neither cased nor case-ignorable, as a space is, like a
+    string's end.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    if any(_SENTENCE_MARK in part for part in parts):  # a mark in the text itself: one part at a time
+        tokens: list[str] = []
+        for part in parts:
+            words = fold_words(part)
+            if words:
+                starts.append(len(tokens))
+                tokens.extend(words)
+                ends.append(len(tokens))
+        return tokens, starts, ends
+    joined = _SENTENCE_JOIN.join(parts)
+    found = _folded_words(joined, _FOLD_WORD_BYTES_AND_MARK)
+    tokens = _words(_fold(joined), _WORD_BYTES_AND_MARK) if found is None else found
+    start = 0
+    for _ in range(len(parts) - 1):  # one mark between each two parts
+        end = tokens.index(_SENTENCE_MARK, start)
+        if end > start:
+            starts.append(start)
+            ends.append(end)
+        start = end + 1
+    if start < len(tokens):
+        starts.append(start)
+        ends.append(len(tokens))
+    return tokens, starts, ends
+
+
+def _fold(text: str) -> str:
     if text.isascii():
-        return _WORDS.findall(text.lower())  # nothing to decompose, no accents to drop
-    decomposed = unicodedata.normalize("NFKD", text)
-    return _WORDS.findall(_DIACRITICS.sub("", decomposed).lower())
+        return text.lower()  # nothing to decompose, no accents to drop
+    return _DIACRITICS.sub("", unicodedata.normalize("NFKD", text)).lower()
+
+
+def _word_table(latin1: bool, keep: str = "") -> bytes:
+    """`_words`' bytes table: letters and digits (str.isalnum, the regex's test) and `keep` stay, every other
+    character becomes a space; for Latin-1 text every byte is a character, for UTF-8 text only ASCII bytes
+    are (the others are left as they are)."""
+    return bytes(
+        code if chr(code).isalnum() or chr(code) in keep or (code >= 128 and not latin1) else 32
+        for code in range(256)
+    )
+
+
+_WORD_BYTES = {latin1: _word_table(latin1) for latin1 in (True, False)}
+_WORD_BYTES_AND_MARK = {latin1: _word_table(latin1, _SENTENCE_MARK) for latin1 in (True, False)}
+_ASCII_BYTES = bytes(range(128))
+# _fold_word_table's byte for a character it cannot fold ("µ", "½": not one Latin-1 character).
+_UNFOLDABLE = 1
+
+
+def _fold_word_table(keep: str = "") -> bytes:
+    """`_fold` and `_words` at once, for Latin-1 text: each character's fold (one character for all but four
+    of them, NFKD working character by character on text that holds no combining mark, and lower-casing
+    needing no context outside Greek), kept when a letter or digit, else a space; the rest _UNFOLDABLE."""
+    table = bytearray()
+    for code in range(256):
+        folded = chr(code) if chr(code) in keep else _fold(chr(code))
+        if len(folded) != 1 or ord(folded) > 255:
+            table.append(_UNFOLDABLE)
+        else:
+            table.append(ord(folded) if folded.isalnum() or folded in keep else 32)
+    return bytes(table)
+
+
+def _folded_words(text: str, table: bytes) -> list[str] | None:
+    """`_words(_fold(text))` through one bytes table for Latin-1 text (most news text), else None."""
+    try:
+        folded = text.encode("latin-1").translate(table)
+    except UnicodeEncodeError:
+        return None
+    if _UNFOLDABLE in folded:  # only "µ", "½"... give this byte (the text's own \x01 became a space)
+        return None
+    return folded.decode("latin-1").split()
+
+
+_FOLD_WORD_BYTES = _fold_word_table()
+_FOLD_WORD_BYTES_AND_MARK = _fold_word_table(_SENTENCE_MARK)
+
+
+def _words(folded: str, tables: dict[bool, bytes]) -> list[str]:
+    """`_WORDS.findall(folded)`, faster: every character that is no letter or digit (str.isalnum, the
+    regex's own test) becomes a space, and the text is split at whitespace. Text that Latin-1 can hold (all
+    but a few: folding leaves "¿", "«", "ß") goes through one bytes table, at C speed; other text has its
+    ASCII characters done so and its few distinct other ones replaced one by one (ASCII bytes never occur
+    inside a multi-byte UTF-8 character), instead of a regex scanning all of it."""
+    try:
+        return folded.encode("latin-1").translate(tables[True]).decode("latin-1").split()
+    except UnicodeEncodeError:
+        pass
+    encoded = folded.encode("utf-8", "surrogatepass")
+    for char in set(encoded.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
+        if not char.isalnum():
+            encoded = encoded.replace(char.encode("utf-8", "surrogatepass"), b" ")
+    return encoded.translate(tables[False]).decode("utf-8", "surrogatepass").split()
 
 
 def group_owner(group: str) -> str:
@@ -70,6 +178,11 @@ class Rule:
 
     name: str
     groups: tuple[str, ...]
+    # `group_owner` of each group: detection looks them up for every entry, so they are built once here.
+    owners: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "owners", tuple(map(group_owner, self.groups)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +197,11 @@ class Exclusion:
     unless: tuple[str, ...]
     title_only: bool = False
     mask: bool = False
+    # `group_owner` of each `unless` group, built once (see Rule.owners).
+    unless_owners: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unless_owners", tuple(map(group_owner, self.unless)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +222,20 @@ class TermIndex:
     prefixed: dict[str, list[Term]] = field(default_factory=dict)  # single-word prefix terms, by 3 letters
     # word -> the terms that may start at it: news vocabulary repeats, so each word is worked out once.
     _starting: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    # (word, next word or None) -> `starting_at`: worked out once per pair, like _starting per word.
+    _pairs: dict[tuple[str, str | None], tuple[Term, ...]] = field(default_factory=dict)
+    # First words of the terms of several words: at any other word, every candidate is a one-word term.
+    _longer: set[str] = field(default_factory=set)
 
     def add(self, term: Term) -> None:
         if term.prefix and len(term.words) == 1:
             self.prefixed.setdefault(term.words[0][:PREFIX_KEY], []).append(term)
         else:
             self.exact.setdefault(term.words[0], []).append(term)
+            if len(term.words) > 1:
+                self._longer.add(term.words[0])
         self._starting.clear()
+        self._pairs.clear()
 
     def known_starts(self) -> Mapping[str, tuple[Term, ...]]:
         """The words `starting_with` has already worked out, for a hot loop to read before calling it.
@@ -118,6 +243,11 @@ class TermIndex:
         Read-only for callers; the mapping is cleared in place (never replaced), so it stays current.
         """
         return self._starting
+
+    def longer_starts(self) -> Set[str]:
+        """Words that start a term of several words: only there does `starting_at` differ from
+        `starting_with`. Read-only for callers; kept current in place, like `known_starts`."""
+        return self._longer
 
     def starting_with(self, word: str) -> tuple[Term, ...]:
         """Terms whose first word is `word` (single-word prefix terms already checked against it)."""
@@ -132,11 +262,41 @@ class TermIndex:
             self._starting[word] = found
         return found
 
+    def starting_at(self, word: str, following: str | None) -> tuple[Term, ...]:
+        """`starting_with(word)`, in its order, without the terms of several words whose second word cannot
+        be `following` (the next word of the sentence; None at its end): those are most of the candidates at
+        common words ("border" starts a dozen terms), and this settles them once per pair of words. Terms of
+        three words or more still need `matches_at` for the rest."""
+        key = (word, following)
+        found = self._pairs.get(key)
+        if found is None:
+            found = tuple(
+                term
+                for term in self.starting_with(word)
+                if len(term.words) == 1 or (following is not None and _second_word_matches(term, following))
+            )
+            if len(self._pairs) >= _CACHE_LIMIT:
+                self._pairs.clear()
+            self._pairs[key] = found
+        return found
+
+
+def _second_word_matches(term: Term, word: str) -> bool:
+    """`matches_words`' test of a term's second word (the last one of a two-word prefix term)."""
+    if term.prefix and len(term.words) == 2:
+        return word.startswith(term.words[1])
+    return word == term.words[1]
+
 
 def matches_words(term: Term, words: list[str], position: int) -> bool:
     """Whether the words of `term` appear in `words` starting at `position`."""
+    return matches_at(term, words, position, len(words))
+
+
+def matches_at(term: Term, words: list[str], position: int, end: int) -> bool:
+    """Whether the words of `term` appear in `words[:end]` starting at `position`."""
     size = len(term.words)
-    if position + size > len(words):
+    if position + size > end:
         return False
     for offset in range(size - 1):
         if words[position + offset] != term.words[offset]:

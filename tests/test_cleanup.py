@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from stories.cleanup import clean_article, clean_text, collapse_repeats, strip_boilerplate
+import re
+
+import pytest
+
+from stories.cleanup import clean_article, clean_text, collapse_repeats, split_sentences, strip_boilerplate
 from tests.conftest import CORPUS
 
 REFERENCE = CORPUS / "reference" / "000_5eee94eb242c2621.txt"
@@ -59,3 +63,33 @@ def test_reference_page_keeps_one_copy_of_the_body_and_no_boilerplate() -> None:
 
 def test_line_breaks_of_every_platform_become_newlines() -> None:
     assert clean_text("one\r\n\r\ntwo\rthree\u2028four") == "one\n\ntwo\nthree\nfour"
+
+
+def test_clean_text_edge_cases_of_the_fast_paths() -> None:
+    assert clean_text("a\u2028b") == "a\nb"  # ASCII only once the line break is replaced: controls dropped
+    assert clean_text("a\u2028b\x07c") == "a\nbc"
+    assert clean_text("  tab\there  ") == "tab here"
+    assert clean_text("one line, already clean.") == "one line, already clean."
+    assert clean_text("ﬁn de «año»") == 'fin de "año"'
+    assert clean_text("x \n\n \n y") == "x\n\ny"
+
+
+_SENTENCE_END_BY_DEFINITION = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "One. Two! Three? Four… Five",
+        'He said "no." Then left. (Really.) [Yes.] 3 more.',
+        ".Starts with a mark. And ends with one.",
+        "No end mark at all",
+        "  spaced   out.   Next one  ",
+        "",
+        "a.b. C.d",
+        "Dos. ¿Tres? ¡Cuatro! Él sí.",
+    ],
+)
+def test_split_sentences_matches_its_definition(paragraph: str) -> None:
+    parts = _SENTENCE_END_BY_DEFINITION.split(paragraph)
+    assert split_sentences(paragraph) == [part.strip() for part in parts if part.strip()]

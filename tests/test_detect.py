@@ -359,3 +359,12 @@ mask = true
     assert not club.relevant and club.excluded_by == ("clubs: Strelsau Floods FC",)
     both = detect(entry("Strelsau Floods FC fans help as flooding hits Strelsau", language="en"), catalog)
     assert both.relevant
+
+
+@pytest.mark.parametrize("odd", ["\x00", "µ", "½", "…", "€"])
+def test_characters_that_take_the_slow_folding_paths_change_nothing(catalog: TopicCatalog, odd: str) -> None:
+    title = "Colombia says 326 Venezuelan army deserters since Saturday"
+    summary = "326 members of Venezuela's armed forces have deserted and crossed the border into Colombia."
+    plain = detect(entry(title, summary, language="en"), catalog)
+    odd_one = detect(entry(title, f"{summary} {odd} Another sentence {odd}here.", language="en"), catalog)
+    assert odd_one == plain

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from stories.language import detect_language, normalise_language
+from stories.language import _words, detect_language, normalise_language
 
 
 @pytest.mark.parametrize(
@@ -72,3 +74,11 @@ def test_hint_settles_a_headline_the_detector_wavers_on() -> None:
     assert detect_language(headline, hint="es") == "es"
     # A hint never overrides text that is clearly in another language.
     assert detect_language("Venezuelan deserters reach the Colombian border town", hint="es") == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["¿qué pasó? «nada», según él", "µg ½ ² ß x_y 3.5 ١٢", "ureña… 5 € — fin", "i̇stanbul 💔 a\u2060b", ""],
+)
+def test_word_split_matches_the_regex_it_replaces(text: str) -> None:
+    assert _words(text) == re.findall(r"[^\W\d_]+", text)

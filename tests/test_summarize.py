@@ -46,3 +46,14 @@ def test_spanish_text_stays_spanish_and_the_headline_is_not_repeated() -> None:
 
 def test_teaser_without_prose_falls_back_to_the_title() -> None:
     assert summarize("Share this article\n\nConnect with us", "Border reopens") == "Border reopens"
+
+
+def test_a_long_paragraph_gives_the_sentences_that_fit_and_skips_the_headline() -> None:
+    title = "The bridge reopened to trucks on Monday morning"
+    sentences = [
+        f"Sentence number {n} tells one more fact about the crossing at the bridge." for n in range(30)
+    ]
+    body = f"{title}.\n" + " ".join(sentences)
+    summary = summarize(body, title, clean=False)
+    assert summary == " ".join(sentences[:4])
+    assert len(summary) <= MAX_SUMMARY_CHARS

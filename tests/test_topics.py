@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from config.settings import DEFAULT_TOPICS_FILE, ConfigurationError
-from stories.topics import TopicsFileError, fold_words, load_topics
+from stories.topics import TopicsFileError, fold_spans, fold_words, load_topics
 
 MINIMAL = """
 [beat]
@@ -73,6 +75,41 @@ def test_minimal_file_loads_with_colour_and_prefix_terms(tmp_path: Path) -> None
 def test_fold_words_ignores_case_and_accents_and_keeps_word_boundaries() -> None:
     assert fold_words("CÚCUTA, Ureña—hondureña") == ["cucuta", "urena", "hondurena"]
     assert fold_words("frontera colombo-venezolana") == ["frontera", "colombo", "venezolana"]
+
+
+def _fold_words_by_definition(text: str) -> list[str]:
+    """NFKD, combining accents dropped, lower case, runs of letters and digits: what the fast paths match."""
+    decomposed = re.sub(r"[\u0300-\u036f]", "", unicodedata.normalize("NFKD", text))
+    return re.findall(r"[^\W_]+", decomposed.lower())
+
+
+TRICKY_TEXTS = [
+    "¿Qué pasó en Cúcuta? «Nada», dijo.",  # Latin-1 marks
+    "µg ½ ¼ ß ª º ² x_y 3.5",  # Latin-1 that does not fold to one Latin-1 character
+    "Ureña… 5 € — fin",  # beyond Latin-1
+    "ΟΔΟΣ ΣΑΣ Σ",  # final sigma depends on the neighbours
+    "e\u0301 n\u0303 \u0301start",  # combining accents, one at a part's start
+    "İstanbul ﬁn Ⅻ ١٢ 💔 a\u2060b",
+    "nul\x00inside and \x01 control",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_fold_words_matches_its_definition(text: str) -> None:
+    assert fold_words(text) == _fold_words_by_definition(text)
+
+
+def test_fold_spans_folds_each_part_as_fold_words_does() -> None:
+    parts = [*TRICKY_TEXTS, "Σ", "ς end", "...", "Cúcuta"]
+    tokens, starts, ends = fold_spans(parts)
+    expected = [words for words in map(fold_words, parts) if words]
+    assert [tokens[start:end] for start, end in zip(starts, ends, strict=True)] == expected
+    clean = [part for part in parts if "\x00" not in part]  # without a NUL, the one-pass path
+    tokens, starts, ends = fold_spans(clean)
+    assert [tokens[start:end] for start, end in zip(starts, ends, strict=True)] == [
+        words for words in map(fold_words, clean) if words
+    ]
 
 
 @pytest.mark.parametrize(
