@@ -41,6 +41,7 @@ from storage import stories_repo
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import FeedRow
 from stories.figure_match import what_words
+from stories.figures import clear_caches as clear_figure_caches
 from stories.fingerprint import BANDS
 from stories.model import Entry
 from stories.numerals import fold
@@ -162,6 +163,7 @@ async def _store_all(
     kinds: dict[str, int] = {}
     fold.cache_clear()  # both runs start with cold caches
     what_words.cache_clear()
+    clear_figure_caches()
     if freeze:
         gc.collect()
         gc.freeze()  # what a long-running worker can do once its models are loaded

@@ -103,24 +103,19 @@ def parse_digits(raw: str, language: str | None) -> float | None:
     A separator followed by exactly three digits groups thousands in both languages ("365,000", "365.000");
     otherwise the last separator is the decimal mark ("1.6", "1,6", "1.234,5").
     """
-    text = raw.replace("\u00a0", " ")
-    separators = [ch for ch in text if ch in ".,  "]
-    if not separators:
+    if raw.isdecimal():
+        return float(raw)  # no separator at all: most numbers in news copy
+    text = raw.replace("\u00a0", "").replace(" ", "")  # spaces group thousands ("365 000")
+    commas, dots = text.count(","), text.count(".")
+    if not commas and not dots:
         return float(text)
-    if " " in separators:
-        text = text.replace(" ", "")
-        separators = [ch for ch in separators if ch != " "]
-        if not separators:
-            return float(text)
-    last = text.rfind(separators[-1])
-    tail = text[last + 1 :]
-    distinct = set(separators)
-    if len(distinct) == 2:
-        decimal = separators[-1]
+    if commas and dots:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."  # the last one
         grouping = "," if decimal == "." else "."
         return float(text.replace(grouping, "").replace(decimal, "."))
-    sep = separators[0]
-    if len(separators) > 1 or (len(tail) == 3 and text[0] != "0"):
+    sep = "," if commas else "."
+    tail = text[text.rfind(sep) + 1 :]
+    if commas + dots > 1 or (len(tail) == 3 and text[0] != "0"):
         if len(tail) != 3:
             return None  # "1.23.4" is not a number anyone writes
         return float(text.replace(sep, ""))

@@ -1,0 +1,247 @@
+"""Reading the figures of one sentence: where a number is, whether it counts anything, and its parts.
+
+A figure starts at a digit group or a written-out number; dates, times, years, ages, durations, ordinals and
+identifiers ("Flight 302") are dropped here. The reader then puts together its value and text from what is
+written around the number (`stories.figures.units`) and what it counts (`stories.figures.what`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+from stories.figures.tokens import Sentence
+from stories.figures.units import currency_before, qualifier_before, scale_and_unit
+from stories.figures.vocabulary import (
+    ANAPHORIC,
+    CURRENCY_PREFIX,
+    DAY_RANGE_LINKS,
+    IDENTIFIER_WORDS,
+    MONTHS,
+    MULTIPLIER_WORDS,
+    ORDINAL_SUFFIXES,
+    STRONG_NUMBER_WORDS,
+    TIME_UNITS,
+    WEEKDAYS,
+)
+from stories.figures.what import what_it_counts
+from stories.numerals import NUMBER_WORDS, parse_digits, parse_words
+
+
+class Figure(NamedTuple):
+    """A figure as read from its sentence; ranking scores it and makes the `KeyFigure` callers get."""
+
+    value: float
+    text: str
+    what: str
+    unit: str | None
+
+
+# `Figure(...)` runs a Python-level `__new__`; the tuple constructor makes the same object in C.
+_new_figure = partial(tuple.__new__, Figure)
+
+
+class SentenceReader(Sentence):
+    """Finds the figures of one sentence."""
+
+    __slots__ = ("found",)
+    found: list[Figure]  # set by `figures`: what the sentence's earlier figures were
+
+    def figures(self) -> list[Figure]:
+        """The figures of the sentence, in order (call once)."""
+        found: list[Figure] = []  # figures already read in this sentence: later ones may refer to them
+        self.found = found
+        # Only digit groups and number words can start a figure: visit those, not every token (a reading that
+        # consumes tokens moves `index` past the candidates it used). A word starts a written number when it
+        # is a number word other than an article ("one", "un", "una"), or an article or joiner before a
+        # multiplier ("a dozen", "un centenar"); "a", "and" and "y" are among the commonest words there are,
+        # so that is tested inline.
+        kinds, folded = self.kinds, self.folded
+        if STRONG_NUMBER_WORDS.isdisjoint(folded):
+            # No number word (every multiplier is one), as in most sentences: only digit groups, found by
+            # C-level list scans instead of a Python test per token.
+            candidates = []
+            position = -1
+            for _ in range(kinds.count("num")):
+                position = kinds.index("num", position + 1)
+                candidates.append(position)
+        else:
+            following = folded[1:]
+            following.append("")
+            candidates = [
+                position
+                for position, (kind, word, next_word) in enumerate(zip(kinds, folded, following, strict=True))
+                if kind == "num"
+                or word in STRONG_NUMBER_WORDS
+                or (word in NUMBER_WORDS and next_word in MULTIPLIER_WORDS)
+            ]
+        index = 0
+        for candidate in candidates:
+            if candidate < index:
+                continue
+            if kinds[candidate] == "num":
+                figure, index = self._from_digits(candidate)
+            else:
+                figure, index = self._from_words(candidate)
+            if figure is not None:
+                found.append(figure)
+        return found
+
+    def _not_a_count(self, index: int, value: float, raw: str) -> bool:
+        sentence = self.text
+        start, end = self.span(index)
+        before = sentence[start - 1] if start > 0 else " "
+        after = sentence[end] if end < len(sentence) else " "
+        previous = self.word(index - 1)
+        following = self.word(index + 1)
+        hyphenated = before == "-" and start >= 2 and sentence[start - 2].isalnum()
+        if before.isalpha() or hyphenated:
+            return True  # COVID-19, G-20, F-16
+        if after in "/:" and end + 1 < len(sentence) and sentence[end + 1].isdigit():
+            return True  # 26/02/2019, 10:30
+        if before in "/:" and start >= 2 and sentence[start - 2].isdigit():
+            return True
+        if after == "-" and end + 1 < len(sentence) and sentence[end + 1].isdigit():
+            return True  # scores, ranges, phone numbers
+        if after in "ºª°":
+            return True
+        if after.isalpha() and following in ORDINAL_SUFFIXES:
+            return True  # 25th, 1er, 2do
+        if after == "." and following in {"o", "a"}:
+            return True  # 1.º
+        # A digit token holds only digits, "." and ",": four decimal digits is `\d{4}` in full.
+        if len(raw) == 4 and raw.isdecimal() and 1800 <= value <= 2100:
+            return True  # a year
+        if previous in MONTHS or following in MONTHS:
+            return True
+        if following == "de" and self.word(index + 2) in MONTHS:
+            return True  # 26 de febrero
+        if previous in WEEKDAYS and value <= 31 and raw.isdigit():
+            return True  # "el martes 5", "on Tuesday 5"
+        if self._in_day_range(index):
+            return True  # "del 7 al 9 de marzo", "from March 7 to 9", "entre el 12 y el 14 de junio"
+        hyphen_next = index + 1 < self.size and self.texts[index + 1] == "-"
+        if following in TIME_UNITS or (hyphen_next and self.word(index + 2) in TIME_UNITS):
+            return True  # durations and ages: "34 years old", "34-year-old", "hace 20 años"
+        if previous in {"aged", "age", "edad"}:
+            return True
+        if previous in {"las", "la"} and self.word(index - 2) in {"a", "desde", "hasta"} and value <= 24:
+            return True  # "a las 10"
+        if following in {"h", "hrs", "hs"} or (following in {"a", "p"} and self.word(index + 2) == "m"):
+            return True  # 10 a.m.
+        if previous in IDENTIFIER_WORDS:
+            return True
+        if (
+            index > 1
+            and self.kinds[index - 1] == "word"
+            and self.texts[index - 1][:1].isupper()
+            and previous not in CURRENCY_PREFIX
+        ):
+            return True  # "Flight 302", "Boeing 737", "Resolución 2231"
+        return (
+            index > 0
+            and self.texts[index - 1] == "("
+            and index + 1 < self.size
+            and self.texts[index + 1] == ")"
+            and value < 120
+        )  # "Juan Pérez (34)"
+
+    def _day_number(self, index: int) -> bool:
+        """A plain digit group from 1 to 31."""
+        text = self.texts[index]
+        return text.isdigit() and 1 <= int(text) <= 31
+
+    def _is_day(self, index: int) -> bool:
+        """A day number next to a month or weekday name: "March 7", "9 de marzo", "lunes 3", "9 March"."""
+        if self.kinds[index] != "num" or not self._day_number(index):
+            return False
+        previous, following = self.word(index - 1), self.word(index + 1)
+        return (
+            previous in MONTHS
+            or previous in WEEKDAYS
+            or following in MONTHS
+            or (following == "de" and self.word(index + 2) in MONTHS)
+        )
+
+    def _in_day_range(self, index: int) -> bool:
+        """A day number joined by "to"/"al"/"y"/"," to a day of a date: the whole range or list is a date."""
+        if not self._day_number(index):
+            return False
+        for step in (1, -1):
+            cursor = index
+            for _ in range(4):  # at most a few days listed: "7, 8 y 9 de marzo"
+                link = cursor + step
+                if link < 0 or link >= self.size:
+                    break
+                if self.texts[link] != "," and self.word(link) not in DAY_RANGE_LINKS:
+                    break
+                other = link + step
+                if self.word(other) in {"el", "the"}:
+                    other += step  # "entre el 12 y el 14"
+                if not 0 <= other < self.size or self.kinds[other] != "num":
+                    break
+                if not self._day_number(other):
+                    break
+                if self._is_day(other):
+                    return True
+                cursor = other
+        return False
+
+    def _build(self, first: int, text_end: int, after: int, value: float, unit: str | None) -> Figure | None:
+        start_char = self.start(first)
+        end_char = self.end(text_end - 1)
+        # One search serves both the figure's text ("at least 20") and where the phrase on its left ends.
+        qualifier = qualifier_before(self.text[:start_char])
+        written = self.text[start_char:end_char].rstrip(" .,;:")
+        text = f"{qualifier.group(0).strip()} {written}" if qualifier else written
+        start_left = first  # the first token of the figure including its qualifier ("at least 20" -> "at")
+        if qualifier is not None:
+            while start_left > 0 and self.start(start_left - 1) >= qualifier.start():
+                start_left -= 1
+        what = what_it_counts(self, self.found, after, start_left, unit)
+        if not what and unit is None:
+            return None  # a bare count with nothing counted is more often noise than news
+        return _new_figure((value, text, what, unit))
+
+    def _from_digits(self, index: int) -> tuple[Figure | None, int]:
+        raw = self.texts[index]
+        value = parse_digits(raw, self.language)
+        if value is None or self._not_a_count(index, value, raw):
+            return None, index + 1
+        currency, first = currency_before(self, index)
+        multiplier, unit, after, text_end = scale_and_unit(self, index + 1, currency)
+        if value == 0 and unit != "%":
+            return None, after
+        return self._build(first, text_end, after, value * multiplier, unit), after
+
+    def _from_words(self, index: int) -> tuple[Figure | None, int]:
+        kinds = self.kinds
+        words: list[str] = []
+        cursor = index
+        while cursor < self.size and kinds[cursor] == "word":
+            words.append(self.folded[cursor])
+            cursor += 1
+            if cursor < self.size and self.texts[cursor] == "-":
+                cursor += 1  # "twenty-five"
+        parsed = parse_words(words)
+        if parsed is None:
+            return None, index + 1
+        value, used = parsed
+        # Count tokens actually used, including hyphens skipped.
+        consumed = index
+        taken = 0
+        while taken < used and consumed < self.size:
+            if kinds[consumed] == "word":
+                taken += 1
+            consumed += 1
+        if value < 2 or (used == 1 and words[0] in {"a", "y", "and"}):
+            return None, index + 1
+        if self.word(index - 1) in ANAPHORIC and value < 10:
+            return None, index + used
+        if self.word(consumed) in {"of", "de"} and words[used - 1] in {"dozen", "docenas", "hundred"}:
+            return None, consumed  # "dozens of", "hundreds of" are not counts
+        if self.word(consumed) in TIME_UNITS or self.word(consumed) in ORDINAL_SUFFIXES:
+            return None, consumed
+        currency, first = currency_before(self, index)
+        multiplier, unit, after, text_end = scale_and_unit(self, consumed, currency)
+        return self._build(first, text_end, after, value * multiplier, unit), after

@@ -1,0 +1,165 @@
+"""The words the figure rules read: months, units, currencies, scale and number words, and the words that
+start, join or end the noun phrase a number counts. Data only; every set holds folded words (lower case, no
+accents, `stories.numerals.fold`) unless its comment says otherwise.
+"""
+
+from __future__ import annotations
+
+from stories.numerals import WORD_NUMBERS
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+MONTHS = _word_set(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
+    ene abr ago dic"""
+)
+WEEKDAYS = _word_set(
+    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+    lunes martes miercoles jueves viernes sabado domingo"""
+)
+# Words that join two day numbers of one date range or list: "del 7 al 9 de marzo", "from March 7 to 9",
+# "entre el 12 y el 14 de junio", "7, 8 and 9 March".
+DAY_RANGE_LINKS = _word_set("to and through thru till until or al a y e o hasta")
+TIME_UNITS = _word_set(
+    """second seconds minute minutes hour hours hr hrs day days week weeks month months year years decade
+    decades century centuries segundo segundos minuto minutos hora horas dia dias semana semanas mes meses
+    ano anos decada decadas siglo siglos am pm"""
+)
+ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th", "o", "a", "er", "era", "ro", "do", "da", "to", "ta"})
+IDENTIFIER_WORDS = _word_set(
+    """article articulo decree decreto law ley resolution resolucion route ruta number no num page pagina
+    chapter capitulo room line linea flight vuelo gate puerta km kilometro kilometer highway carretera
+    section seccion paragraph item lot code codigo"""
+)
+CURRENCY_PREFIX = {
+    "$": "USD", "us$": "USD", "usd": "USD", "us": "USD", "€": "EUR", "eur": "EUR", "£": "GBP",
+    "gbp": "GBP", "r$": "BRL", "col$": "COP", "cop": "COP", "ves": "VES", "bs": "VES", "bss": "VES",
+}  # fmt: skip
+CURRENCY_SUFFIX = {
+    "dollars": "USD", "dollar": "USD", "dolares": "USD", "dolar": "USD", "usd": "USD", "euros": "EUR",
+    "euro": "EUR", "eur": "EUR", "pesos": "COP", "peso": "COP", "cop": "COP", "bolivares": "VES",
+    "bolivars": "VES", "bolivar": "VES", "ves": "VES", "pounds": "GBP", "reais": "BRL", "reales": "BRL",
+}  # fmt: skip
+_MEASURE_WORDS = {
+    "t": "tonnes tonne tons ton toneladas tonelada",
+    "l": "litres litre liters liter litros litro",
+    "gal": "gallons gallon galones galon",
+    "bbl": "barrels barrel barriles barril",
+    "km": "kilometres kilometre kilometers kilometer km kilometros kilometro",
+    "mi": "miles mile millas milla",
+    "m": "metres metre meters meter metros metro",
+    "ha": "hectares hectare hectareas hectarea",
+    "MW": "megawatts megawatt megavatios megavatio mw",
+    "kg": "kilograms kilogram kilos kilo kg kilogramos kilogramo",
+}
+# Longest first: "cubic feet" before a bare unit, "barrels per day" before "barrels".
+_MEASURES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("barrels", "per", "day"), "bpd"),
+    (("barriles", "por", "dia"), "bpd"),
+    (("barriles", "diarios"), "bpd"),
+    (("cubic", "feet"), "ft3"),
+    (("pies", "cubicos"), "ft3"),
+    (("cubic", "metres"), "m3"),
+    (("cubic", "meters"), "m3"),
+    (("metros", "cubicos"), "m3"),
+    *(((word,), unit) for unit, words in _MEASURE_WORDS.items() for word in words.split()),
+)
+MEASURES_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _words, _unit in _MEASURES:
+    MEASURES_BY_FIRST.setdefault(_words[0], []).append((_words, _unit))
+PERCENT_WORDS = (("percent",), ("per", "cent"), ("por", "ciento"), ("porciento",), ("pct",))
+PERCENT_FIRST = frozenset(words[0] for words in PERCENT_WORDS)
+# Words that end the noun phrase a number counts: verbs, auxiliaries, relatives, conjunctions, adverbs.
+PHRASE_STOP = _word_set(
+    """have has had having are were is was be been being will would could can may might must should shall do
+    does did said says say told according who whom whose which that these those this since after before when
+    while because as than but and or nor if to for with by at on into onto from per than versus vs against
+    during until till via about around over under between among across through despite without within where
+    also already still just only now then there here they we he she it them us its their his her our your
+    reportedly allegedly including
+    han ha habia habian hay son fueron eran era es esta estan estaba estaban sera seran seria serian fue
+    que quien quienes cual cuales cuyo cuya donde cuando mientras porque como segun desde tras hacia hasta
+    para por con sin sobre entre contra durante ante bajo y e o u pero sino ya tambien aun solo se le les lo
+    su sus al cada mas menos muy"""
+)
+# Inside a noun phrase these may join its parts: "members of Venezuela's armed forces", "civiles en los".
+PHRASE_LINKS = frozenset({"of", "in", "the", "de", "del", "en", "la", "el", "los", "las", "a", "an"})
+DETERMINERS = frozenset({"the", "a", "an", "la", "el", "los", "las", "un", "una", "unos", "unas"})
+# A bare "members"/"miembros" says little; "Venezuela's armed forces number 365,000 members" means members
+# of the armed forces, so the phrase before the verb completes it.
+RELATIONAL_NOUNS = _word_set(
+    """members member staff employees workers personnel troops soldiers residents inhabitants people strong
+    miembros efectivos integrantes trabajadores empleados habitantes personas"""
+)
+HAVE_VERBS = _word_set(
+    """number numbers numbered total totals totalled totaled has have had comprise comprises include
+    includes counts count tiene tienen tenia tenian suma suman sumaban agrupa agrupan cuenta cuentan reune
+    reunen"""
+)
+PERCENT_PARTS = frozenset({"percent", "cent", "per", "por", "ciento", "porciento", "pct"})
+# Common verbs of numbers that no suffix rule catches.
+IRREGULAR_VERBS = _word_set(
+    """rose rise rises fell fall falls grew grow grows stood stands hit hits reach reaches top tops topped
+    exceed exceeds total totals"""
+)
+# Words that cannot be the verb of "<phrase> <verb> N": a conjunction or list comma joins two amounts.
+NOT_VERBS = _word_set("and or y e o u nor but pero ni plus")
+# Links inside a noun phrase read right to left ("trade across the border").
+LEFT_LINKS = _word_set("of in across at on along between through to de del en entre a")
+# Adjectives between a verb and its amount: "reached a record $160 billion".
+AMOUNT_ADJECTIVES = _word_set("record new total combined estimated additional further extra recorde nuevo")
+# Verbs that take a clause ("expect X to reach N", "esperan que X llegue a N"): the phrase ends before them.
+LEFT_STOP_VERBS = _word_set(
+    """expect expects expected want wants wanted plan plans planned hope hopes hoped forecast forecasts
+    project projects projected estimate estimates estimated need needs allow allows see sees saw expected
+    espera esperan esperaba preve preven calcula calculan estima estiman proyecta proyectan"""
+)
+TIME_DEICTICS = _word_set("this last next past previous same este esta ese esa aquel pasado proximo mismo")
+EARLIER_WORDS = _word_set("earlier before ago previously prior antes anterior atras")
+# "(a) <word> from N" / "<word> a N": the number is the earlier value a change is measured from.
+BACK_REFERENCES = frozenset(
+    {("from", "compared"), ("with", "compared"), ("to", "compared"), ("versus", ""), ("a", "frente"),
+     ("con", "comparacion"), ("a", "respecto"), ("de", "respecto")}
+)  # fmt: skip
+# "up 15 percent", "down 3%": the percentage is the change of the count before it.
+CHANGE_WORDS = {"up": ("rise in", "aumento de"), "down": ("drop in", "caída de")}
+FALLBACK_WHAT = {"%": ("share", "porcentaje"), "money": ("amount", "monto")}
+FALLBACK_WORDS = frozenset(word for pair in FALLBACK_WHAT.values() for word in pair)
+CURRENCY_CODES = frozenset({*CURRENCY_PREFIX.values(), *CURRENCY_SUFFIX.values(), "MXN"})
+DIMENSIONS = {
+    "long": "length", "wide": "width", "high": "height", "tall": "height", "deep": "depth",
+    "largo": "longitud", "larga": "longitud", "ancho": "anchura", "ancha": "anchura", "alto": "altura",
+    "alta": "altura", "profundo": "profundidad", "profunda": "profundidad",
+}  # fmt: skip
+# "un 12 % más que en enero", "20% fewer than": the same change, said after the number.
+CHANGE_AFTER = {"more": "up", "mas": "up", "less": "down", "fewer": "down", "menos": "down"}
+# Words after which an English word that is followed by them reads as a verb: "people cross the bridges".
+OBJECT_STARTS = _word_set("the a an it them its their this these those his her our every each")
+# "members" alone says nothing the group does not: "X number N members" gives the size of X.
+MEMBERSHIP_NOUNS = _word_set("members member staff personnel strong miembros integrantes")
+LEFT_PREPOSITIONS = _word_set("to a at of de al del by en in por from hasta")
+QUOTES = frozenset({'"', "'", "«", "»"})
+RATE_WORDS = _word_set("a per each every por al cada")
+RATE_UNITS = _word_set("dia diario diarios")
+COUNT_NOUNS = _word_set("number total count toll tally figure numero cifra total balance conteo saldo")
+AUXILIARIES = _word_set("have has had been were are was is be han ha habian habia se sido fueron son eran")
+PREDICATE_LINKS = _word_set("to in into at and a en y hacia")
+# "the two countries", "los dos países": a small number after a definite article refers back to things
+# already named, it does not report a count.
+ANAPHORIC = _word_set("the these those both los las estos estas esos esas ambos")
+# Sentences without a digit or a number word (articles "one"/"un"/"una" aside) cannot hold a figure; most
+# sentences are skipped by this check.
+STRONG_NUMBER_WORDS = frozenset(
+    (set(WORD_NUMBERS) - {"one", "un", "una", "uno"})
+    | {"dozen", "docena", "docenas", "hundred", "thousand", "mil", "centenar", "veintidós", "veintitrés"}
+    | {"veintiséis"}
+    | {"dieciséis", "veintiún"}
+)
+MULTIPLIER_WORDS = _word_set("dozen hundred thousand docena docenas centenar mil")
+# The ends a noun phrase on the right is trimmed of ("civilians in the"): precomputed, not per call.
+PHRASE_TRIM = PHRASE_LINKS | DETERMINERS
