@@ -32,6 +32,7 @@ from stories.figure_match import (
     different_things,
     figure_changes,
     figure_facts,
+    figure_weight,
     revisions,
     same_thing,
     same_words,
@@ -41,7 +42,7 @@ from stories.numerals import fold, fold_text
 
 NEAR_DUPLICATE_SIMILARITY = 0.5
 MATCH_WINDOW = timedelta(days=4)
-UPDATE_WINDOW = timedelta(hours=36)
+UPDATE_WINDOW = timedelta(hours=72)
 MIN_SHARED_FIGURE_RATIO = 0.5
 # Weights of the same-facts evidence (see score_facts). The threshold needs, e.g., two distinctive figures and
 # a shared name, or one distinctive figure, three names and publication within hours; small counts ("4
@@ -182,7 +183,9 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
             item = mine[key]
             score += item.weight * (1 + POINTS_SAME_WHAT) if same_words(item, theirs[key]) else item.weight
         score += POINTS_VAGUE * len(vague)
-        score += len(revised) * POINTS_REVISION
+        # A revised count is evidence as strong as the figure is distinctive: 326 -> 411 deserters tells one
+        # story, 3 -> 2 laboratories may be the next raid.
+        score += sum(POINTS_REVISION * figure_weight(after) for _, after in revised)
         score += min(len(shared_names) * POINTS_NAME, MAX_NAME_POINTS)
         if len(shared) >= 2 and len(shared) == smaller:
             score += POINTS_ALL_RECUR
@@ -198,7 +201,15 @@ def score_facts(entry: StoryFacts, story: StoryFacts, *, same_topic: bool = True
         # naming different days tell two days' events.
         later_date = entry.time.astimezone(UTC).date() > story.time.astimezone(UTC).date()
         update = bool(revised) and (bool(shared) or (lead_revised and later_date))
-        score += POINTS_SAME_DAY if entry.days & story.days else 0.0 if update else POINTS_OTHER_DAY
+        if entry.days & story.days:
+            score += POINTS_SAME_DAY
+        elif revised and not update:
+            # Every count moved, none recurs, another day is named and nothing says a count rose: the next
+            # edition of a daily or weekly report (Monday's crossings, Tuesday's crossings), however alike
+            # its template. Its own story.
+            return 0.0
+        elif not update:
+            score += POINTS_OTHER_DAY
     if abs(entry.time - story.time) <= CLOSE_IN_TIME:
         score += POINTS_CLOSE_IN_TIME
     return score

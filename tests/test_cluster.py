@@ -146,8 +146,9 @@ def test_revised_figures_update_a_story_only_while_it_is_fresh() -> None:
     old = (fig(326, "members of the armed forces"), fig(20, "deserters"))
     new = (fig(411, "members of the armed forces"), fig(20, "deserters"))
     assert may_update(NOW + timedelta(hours=6), NOW, old, new)
-    assert not may_update(NOW + timedelta(days=3), NOW, old, new)
-    assert may_update(NOW + timedelta(days=3), NOW, old, old)  # a late copy is still a copy
+    assert may_update(NOW + timedelta(hours=42), NOW, old, new)  # a toll still rising two days on
+    assert not may_update(NOW + timedelta(days=3, hours=1), NOW, old, new)
+    assert may_update(NOW + timedelta(days=3, hours=1), NOW, old, old)  # a late copy is still a copy
 
 
 def test_one_shared_round_number_is_a_coincidence_one_odd_number_is_not() -> None:
@@ -359,3 +360,33 @@ def test_update_cues_are_read_in_both_languages_and_a_plain_count_has_none() -> 
     assert reports_update("La cifra de desplazados ya suma 12.700, y ascendió a 36 el número de muertos")
     assert reports_update("Deserters now total 411, up from 326")
     assert not reports_update("Some 1,420 Venezuelans crossed the Simon Bolivar bridge on Thursday")
+
+
+def test_the_next_edition_of_a_daily_report_is_its_own_story_however_alike() -> None:
+    monday = (
+        "Un total de 38.412 personas cruzaron el lunes por el puente internacional Simón Bolívar, entre "
+        "Villa del Rosario y San Antonio del Táchira, según el reporte diario de Migración Colombia."
+    )
+    tuesday = monday.replace("38.412", "41.067").replace("lunes", "martes")
+    story = StoryFacts(
+        (q(38_412, "38.412", "personas"), q(31_020, "31.020", "con tarjeta de movilidad")),
+        names(monday),
+        NOW,
+        day_mentions(monday),
+    )
+    figures = (q(41_067, "41.067", "personas"), q(33_380, "33.380", "con tarjeta de movilidad"))
+    next_day = StoryFacts(figures, names(tuesday), NOW + timedelta(hours=24), day_mentions(tuesday))
+    assert score_facts(next_day, story) == 0.0
+    # The same counts in a report saying they rose is the story's update.
+    rising = StoryFacts(figures, names(tuesday), NOW + timedelta(hours=24), day_mentions(tuesday), True)
+    assert score_facts(rising, story) >= SAME_FACTS_SCORE
+
+
+def test_a_revised_small_count_is_weaker_evidence_than_a_revised_large_one() -> None:
+    lead = "Venezuelan troops destroyed cocaine laboratories in the Sierra de Perija, Zulia, the FANB said."
+    when = NOW + timedelta(hours=20)
+    small = StoryFacts((q(3, "three", "cocaine laboratories"),), names(lead), NOW)
+    large = StoryFacts((q(326, "326", "cocaine laboratories"),), names(lead), NOW)
+    assert score_facts(StoryFacts((q(2, "two", "cocaine laboratories"),), names(lead), when), small) < (
+        score_facts(StoryFacts((q(411, "411", "cocaine laboratories"),), names(lead), when), large)
+    )
