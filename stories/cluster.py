@@ -17,7 +17,6 @@ figures, and a round count at the same places on another day is another event, s
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,7 +37,8 @@ from stories.figure_match import (
     same_words,
 )
 from stories.model import KeyFigure
-from stories.numerals import fold, fold_text
+from stories.numerals import fold
+from stories.topics import fold_words
 
 NEAR_DUPLICATE_SIMILARITY = 0.5
 MATCH_WINDOW = timedelta(days=4)
@@ -101,20 +101,36 @@ class StoryFacts:
 _Compared = tuple[tuple[KeyFigure, ...], tuple[FigureFacts, ...], dict[tuple[float, str], FigureFacts]]
 
 
-_DAY_WORD = re.compile(r"[^\W\d_]{5,}")
+_DAY_WORDS = frozenset(_DAYS)
+_CUE_WORDS = tuple((cue, frozenset(cue.split())) for cue in UPDATE_CUES)
+
+
+def lead_signals(text: str) -> tuple[frozenset[int], bool]:
+    """What a title and lead tell beyond names and figures: the days of the week they name (the event's days,
+    0 = Monday) and whether they say a running count moved ("has risen to", "ya suman"). One folding and one
+    split of the text serve both; a cue is looked for only when all its words occur."""
+    words = fold_words(text)
+    present = frozenset(words)
+    days = frozenset(_DAYS[word] for word in present & _DAY_WORDS)
+    updating = False
+    joined: str | None = None
+    for cue, needed in _CUE_WORDS:
+        if needed <= present:
+            joined = joined or f" {' '.join(words)} "
+            if f" {cue} " in joined:
+                updating = True
+                break
+    return days, updating
 
 
 def day_mentions(text: str) -> frozenset[int]:
     """Days of the week a text names, in English or Spanish (0 = Monday): the days of the event it tells."""
-    return frozenset(day for word in _DAY_WORD.findall(text) if (day := _DAYS.get(fold(word))) is not None)
-
-
-_UPDATE_CUE = re.compile(r"\b(?:" + "|".join(re.escape(cue) for cue in UPDATE_CUES) + r")\b")
+    return lead_signals(text)[0]
 
 
 def reports_update(text: str) -> bool:
     """Whether a title or lead says its count is a running total that moved ("has risen to", "ya suman")."""
-    return _UPDATE_CUE.search(fold_text(text)) is not None
+    return lead_signals(text)[1]
 
 
 def within_window(a: datetime, b: datetime, window: timedelta = MATCH_WINDOW) -> bool:

@@ -81,6 +81,7 @@ def prepare_entry(
     lead = body[:LEAD_CHARS]
     printed = fingerprint(title, body, lead, figures)
     time = cleaned.published or now
+    days, updating = cluster.lead_signals(f"{title}\n{lead}")
     return Prepared(
         entry=cleaned,
         body=body,
@@ -89,12 +90,12 @@ def prepare_entry(
         summary=summary,
         print=printed,
         time=time,
-        days=cluster.day_mentions(f"{title}\n{lead}"),
+        days=days,
         # Only on-beat entries are found by names: off the beat, nobody is alerted about a missed copy.
         name_keys=cluster.name_keys(printed.names, time) if detection.relevant else (),
         name_lookup=(
             cluster.name_keys(printed.names, time, cluster.NAME_KEY_DAYS) if detection.relevant else ()
         ),
         source_hash=source_hash(entry),
-        updating=cluster.reports_update(f"{title}\n{lead}"),
+        updating=updating,
     )
