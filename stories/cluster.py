@@ -11,7 +11,12 @@ An entry joins a story when it is
   story, a rewrite by another outlet or an update with a new count finds the original; candidates come from
   indexed figure keys and day-bucketed name keys (`name_keys`), never a scan.
 Two stories on the same topic share a background figure ("armed forces of 365,000"), not most of their
-figures, and a round count at the same places on another day is another event, so they stay apart.
+figures, and a round count at the same places on another day is another event, so they stay apart; so is the
+next edition of a daily report (every count moved, another day named, nothing saying a count rose).
+
+An entry with revised figures joins as an update only within `UPDATE_WINDOW` of the story (`may_update`); a
+follow-up whose lead says its headline count moved ("has risen to", "ya suman": `lead_signals`, the cues in
+`stories/concepts.toml`) joins on that revised count even when it shares no other figure.
 """
 
 from __future__ import annotations
