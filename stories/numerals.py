@@ -111,6 +111,8 @@ def parse_digits(raw: str, language: str | None) -> float | None:
         return float(text)
     if commas and dots:
         decimal = "," if text.rfind(",") > text.rfind(".") else "."  # the last one
+        if text.count(decimal) > 1:
+            return None  # "1.234,5.6": two decimal marks, not a number anyone writes
         grouping = "," if decimal == "." else "."
         return float(text.replace(grouping, "").replace(decimal, "."))
     sep = "," if commas else "."

@@ -283,3 +283,158 @@ def test_the_size_of_a_force_and_a_group_of_its_members_read_differently() -> No
     assert whats[365_000] == "Venezuela's armed forces"
     # An informative noun is kept: "inhabitants of Cúcuta".
     assert _whats("Cúcuta has 800,000 inhabitants.", "en") == {800_000: "inhabitants of Cúcuta"}
+
+
+def _read(sentence: str, language: str) -> list[tuple[float, str, str, str | None]]:
+    return [
+        (figure.value, figure.text, figure.what, figure.unit)
+        for figure in extract_figures(sentence, language)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # A part of a group named before: what it counts is said after the pronoun, in both languages.
+        ("en", "Two of them are lieutenants, the ministry said.", [(2, "Two", "lieutenants", None)]),
+        ("es", "Dos de ellos son tenientes, dijo el ministerio.", [(2, "Dos", "tenientes", None)]),
+        ("en", "Migration Colombia said 11 of them were wanted by Colombian courts.",
+         [(11, "11", "wanted by Colombian courts", None)]),
+        ("es", "Migración Colombia dijo que 11 de ellos eran buscados por la justicia colombiana.",
+         [(11, "11", "buscados por la justicia colombiana", None)]),
+        ("en", "Fifteen people were on board, two of whom were children.",
+         [(15, "Fifteen", "people", None), (2, "two", "children", None)]),
+        ("es", "Quince personas viajaban, dos de las cuales eran niños.",
+         [(15, "Quince", "personas", None), (2, "dos", "niños", None)]),
+        ("en", "Sixty-four guardsmen crossed the river, three of them officers, officials said.",
+         [(64, "Sixty-four", "guardsmen", None), (3, "three", "officers", None)]),
+        # Where the part is: the group it belongs to, read from the count before it.
+        ("es", "El balance subió a 254 familias damnificadas, 98 de ellas en territorio venezolano.",
+         [(254, "254", "familias damnificadas", None),
+          (98, "98", "familias damnificadas en territorio venezolano", None)]),
+    ],
+)  # fmt: skip
+def test_a_part_of_a_group_counts_what_is_said_after_of_them(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        ("es", "Los agentes incautaron dos docenas de granadas.", (24, "dos docenas", "granadas", None)),
+        ("en", "Agents seized two dozen of the grenades.", (24, "two dozen", "grenades", None)),
+        ("es", "Los agentes incautaron media docena de granadas.", (6, "media docena", "granadas", None)),
+        ("en", "Half a dozen soldiers deserted on Monday.", (6, "Half a dozen", "soldiers", None)),
+        ("es", "Medio centenar de soldados desertaron.", (50, "Medio centenar", "soldados", None)),
+    ],
+)
+def test_dozens_counted_by_a_number_or_half_are_figures(
+    language: str, sentence: str, expected: tuple[float, str, str, str | None]
+) -> None:
+    assert _one(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "Several hundred protesters gathered at the bridge."),
+        ("en", "Usage rose from a few dozen chats per day to a few hundred chats per day."),
+    ],
+)
+def test_a_vague_number_of_hundreds_or_dozens_is_not_a_figure(language: str, sentence: str) -> None:
+    assert extract_figures(sentence, language) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # Guards: a count of dozens stays one, vague plurals stay out.
+        ("es", "Los agentes incautaron una docena de granadas.", [(12, "una docena", "granadas", None)]),
+        ("en", "Two dozen soldiers crossed the bridge at dawn.", [(24, "Two dozen", "soldiers", None)]),
+        ("es", "Decenas de personas cruzaron la frontera.", []),
+        ("es", "Cientos de personas cruzaron la frontera.", []),
+        ("en", "Hundreds of people crossed the border.", []),
+        ("en", "Dozens of people crossed the border.", []),
+    ],
+)
+def test_counted_dozens_and_vague_plurals_keep_their_reading(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected_text"),
+    [
+        ("The men handed over 31 rifles to the Colombian army.", "31"),
+        ("The men turned over 31 rifles to the Colombian army.", "31"),
+        ("Rebels took over 12 towns in the region.", "12"),
+        ("The group agreed to hand over 40 rifles.", "40"),
+        # "over" after any other verb, or starting the sentence, is "more than".
+        ("The army seized over 31 rifles.", "over 31"),
+        ("Over 31 rifles were handed to the army.", "Over 31"),
+    ],
+)
+def test_over_as_a_verb_particle_is_not_a_qualifier(sentence: str, expected_text: str) -> None:
+    assert [figure.text for figure in extract_figures(sentence, "en")] == [expected_text]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected_text"),
+    [
+        ("Alrededor del 72 % de los titulares vive en los estados Táchira y Zulia.", "Alrededor del 72 %"),
+        ("Cerca del 40 % de los migrantes vive en Cúcuta.", "Cerca del 40 %"),
+        ("Más del 40 % de los migrantes vive en Cúcuta.", "Más del 40 %"),
+        ("Menos del 10 % de los migrantes tiene pasaporte.", "Menos del 10 %"),
+    ],
+)
+def test_spanish_qualifiers_contracted_with_the_article_are_kept(sentence: str, expected_text: str) -> None:
+    assert [figure.text for figure in extract_figures(sentence, "es")] == [expected_text]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # Age limits are not counts; the players are.
+        ("en", "The coach fielded a young side with six players under 21.", [(6, "six", "players", None)]),
+        ("en", "Children under five were vaccinated at the border.", []),
+        ("en", "People over 65 were evacuated first.", []),
+        ("es", "Los jugadores menores de 18 participaron en el torneo.", []),
+        ("es", "Los pacientes mayores de 65 fueron evacuados.", []),
+        # Durations written as hyphenated adjectives, in words as in digits.
+        ("en", "Truck drivers lifted a four-day blockade over diesel prices.", []),
+        ("en", "Protesters lifted a 4-day blockade over diesel prices.", []),
+        ("en", "The minister began a two-week tour and signed a three-year deal.", []),
+        ("en", "A twenty-five-year-old man was detained.", []),
+        ("es", "Los camioneros levantaron un bloqueo de cuatro días.", []),
+        # Guards: a limit word before a count, or after a verb, keeps the count.
+        ("en", "Over 65 people were evacuated first.", [(65, "Over 65", "people", None)]),
+        ("en", "The death toll rose to over 100.", [(100, "over 100", "death toll", None)]),
+    ],
+)
+def test_age_limits_and_hyphenated_durations_are_not_figures(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize("raw", ["1.234,5.6", "1,234.5,6", "1.2,3.4"])
+def test_a_digit_group_with_two_decimal_marks_is_not_a_number(raw: str) -> None:
+    assert parse_digits(raw, None) is None
+    assert extract_figures(f"Prices rose {raw} percent in a month, officials said.", "en") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_text"),
+    [
+        ("El salario mínimo subió a Bs. 500 al mes, según el gobierno.", "Bs. 500"),
+        ("El salario mínimo subió a Bs 500 al mes, según el gobierno.", "Bs 500"),
+        ("El salario mínimo subió a 500 bolívares al mes, según el gobierno.", "500 bolívares"),
+    ],
+)
+def test_bolivar_amounts_are_ves(body: str, expected_text: str) -> None:
+    assert [(figure.value, figure.text, figure.unit) for figure in extract_figures(body, "es")] == [
+        (500, expected_text, "VES")
+    ]

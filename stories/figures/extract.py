@@ -7,8 +7,10 @@ immutable `Figure` tuples; callers get new `KeyFigure`s from `ranking.rank`.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import repeat
+from operator import itemgetter
 
 from stories.cleanup import split_sentences
 from stories.figures.ranking import Found, long_words, rank
@@ -26,6 +28,30 @@ _CACHE_LINES = 4_096
 
 # A line's reading: how many sentence positions it takes, and (position offset, figure) pairs.
 _LineReading = tuple[int, tuple[tuple[int, Figure], ...]]
+
+# A currency abbreviated with a dot before its amount ("Bs. 500", "BsS. 1.800"): sentences are split after
+# any dot before a digit, so the split there is undone and the amount keeps its currency. Sentence ends are
+# screened by set lookups of their last characters (C-level maps); the regex confirms a whole word.
+_LAST_3, _LAST_4 = itemgetter(slice(-3, None)), itemgetter(slice(-4, None))
+_DOTTED_ENDS_3 = frozenset({"Bs.", "bs.", "BS."})
+_DOTTED_ENDS_4 = frozenset({"BsS.", "Bss.", "bss.", "BSS."})
+_DOTTED_PREFIX_END = re.compile(r"(?:^|\W)[Bb][Ss][Ss]?\.$")
+
+
+def _split(line: str) -> list[str]:
+    sentences = split_sentences(line)
+    if len(sentences) > 1 and (
+        not _DOTTED_ENDS_3.isdisjoint(map(_LAST_3, sentences))
+        or not _DOTTED_ENDS_4.isdisjoint(map(_LAST_4, sentences))
+    ):
+        joined = [sentences[0]]
+        for sentence in sentences[1:]:
+            if sentence[:1].isdigit() and _DOTTED_PREFIX_END.search(joined[-1][-6:]) is not None:
+                joined[-1] = f"{joined[-1]} {sentence}"
+            else:
+                joined.append(sentence)
+        return joined
+    return sentences
 
 
 def _is_prose(line: str) -> bool:
@@ -48,7 +74,7 @@ def _line_figures(line: str, language: str | None, number_words: bool) -> _LineR
     `number_words` is False when the whole article holds no number word, so no sentence of it does and only
     digits are looked for.
     """
-    sentences = split_sentences(line)
+    sentences = _split(line)
     if len(sentences) == 1 and sentences[0] == line:
         # The line is its one sentence, and the caller screened it.
         return 1, tuple(zip(repeat(0), _sentence_figures(line, language)))

@@ -1,8 +1,9 @@
 """Reading the figures of one sentence: where a number is, whether it counts anything, and its parts.
 
-A figure starts at a digit group or a written-out number; dates, times, years, ages, durations, ordinals and
-identifiers ("Flight 302") are dropped here. The reader then puts together its value and text from what is
-written around the number (`stories.figures.units`) and what it counts (`stories.figures.what`).
+A figure starts at a digit group or a written-out number; dates, times, years, ages and age limits ("under
+21"), durations ("four-day"), ordinals and identifiers ("Flight 302") are dropped here. The reader then puts
+together its value and text from what is written around the number (`stories.figures.units`) and what it
+counts (`stories.figures.what`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ from typing import NamedTuple
 from stories.figures.tokens import Sentence
 from stories.figures.units import currency_before, qualifier_before, scale_and_unit
 from stories.figures.vocabulary import (
+    AGE_LIMIT_LINKS,
     ANAPHORIC,
+    BARE_MULTIPLIERS,
     CURRENCY_PREFIX,
     DAY_RANGE_LINKS,
+    HALF_WORDS,
     IDENTIFIER_WORDS,
+    LIMITED_GROUPS,
     MONTHS,
     MULTIPLIER_WORDS,
     ORDINAL_SUFFIXES,
+    OVER_PARTICLE_VERBS,
+    PHRASE_STOP,
     STRONG_NUMBER_WORDS,
     TIME_UNITS,
+    VAGUE_QUANTIFIERS,
     WEEKDAYS,
 )
 from stories.figures.what import what_it_counts
@@ -125,6 +133,8 @@ class SentenceReader(Sentence):
             return True  # durations and ages: "34 years old", "34-year-old", "hace 20 años"
         if previous in {"aged", "age", "edad"}:
             return True
+        if previous in AGE_LIMIT_LINKS and self._is_age_limit(index, index + 1, value):
+            return True  # "six players under 21", "mayores de 65", "sub 20"
         if previous in {"las", "la"} and self.word(index - 2) in {"a", "desde", "hasta"} and value <= 24:
             return True  # "a las 10"
         if following in {"h", "hrs", "hs"} or (following in {"a", "p"} and self.word(index + 2) == "m"):
@@ -145,6 +155,31 @@ class SentenceReader(Sentence):
             and self.texts[index + 1] == ")"
             and value < 120
         )  # "Juan Pérez (34)"
+
+    def _is_age_limit(self, first: int, after: int, value: float) -> bool:
+        """An age or size limit, not a count: "players under 21", "people over 65", "aged under 18",
+        "menores de 18", "mayores de 65", "sub 20". `first` is the number's first token, `after` the next;
+        the word before the number is one of `AGE_LIMIT_LINKS`."""
+        if value > 120 or value != int(value):
+            return False
+        previous = self.word(first - 1)
+        if previous == "sub":
+            return True
+        before = self.word(first - 2)
+        if previous == "de":
+            return before in {"menores", "mayores"}
+        if previous not in {"under", "over"}:
+            return False
+        # Nothing counted follows ("players under 21.", "children under five were vaccinated") and the limit
+        # qualifies the people before it, not a verb ("killed over 100", "rose to over 100").
+        following = self.word(after)
+        if following and following not in PHRASE_STOP and following != "s":
+            return False
+        return (
+            before == "aged"
+            or before in LIMITED_GROUPS
+            or (len(before) > 3 and before.endswith("s") and before not in PHRASE_STOP)
+        )
 
     def _day_number(self, index: int) -> bool:
         """A plain digit group from 1 to 31."""
@@ -192,12 +227,15 @@ class SentenceReader(Sentence):
         end_char = self.end(text_end - 1)
         # One search serves both the figure's text ("at least 20") and where the phrase on its left ends.
         qualifier = qualifier_before(self.text[:start_char])
-        written = self.text[start_char:end_char].rstrip(" .,;:")
-        text = f"{qualifier.group(0).strip()} {written}" if qualifier else written
         start_left = first  # the first token of the figure including its qualifier ("at least 20" -> "at")
         if qualifier is not None:
             while start_left > 0 and self.start(start_left - 1) >= qualifier.start():
                 start_left -= 1
+            if start_left == first - 1 and self.word(start_left - 1) in OVER_PARTICLE_VERBS:
+                # "handed over 31 rifles": "over" is the verb's particle, not "more than".
+                qualifier, start_left = None, first
+        written = self.text[start_char:end_char].rstrip(" .,;:")
+        text = f"{qualifier.group(0).strip()} {written}" if qualifier else written
         what = what_it_counts(self, self.found, after, start_left, unit)
         if not what and unit is None:
             return None  # a bare count with nothing counted is more often noise than news
@@ -236,12 +274,26 @@ class SentenceReader(Sentence):
             consumed += 1
         if value < 2 or (used == 1 and words[0] in {"a", "y", "and"}):
             return None, index + 1
-        if self.word(index - 1) in ANAPHORIC and value < 10:
+        previous = self.word(index - 1)
+        if previous in ANAPHORIC and value < 10:
             return None, index + used
-        if self.word(consumed) in {"of", "de"} and words[used - 1] in {"dozen", "docenas", "hundred"}:
-            return None, consumed  # "dozens of", "hundreds of" are not counts
-        if self.word(consumed) in TIME_UNITS or self.word(consumed) in ORDINAL_SUFFIXES:
+        bare = used == 1 and words[0] in BARE_MULTIPLIERS  # "hundred", "docena" with no number counting it
+        half = previous in HALF_WORDS and (bare or words[0] in {"a", "un", "una"})
+        if bare and not half and (previous in VAGUE_QUANTIFIERS or self.word(consumed) == "of"):
+            # "several hundred", "a few dozen", "hundred of" are not counts. Spanish "docena" and "centenar"
+            # always take "de" ("media docena de granadas"); a number before them counts them either way
+            # ("two dozen of the soldiers", "dos docenas de granadas").
             return None, consumed
+        unit_word = self.word(consumed + 1 if self._hyphen(consumed) else consumed)
+        if unit_word in TIME_UNITS or self.word(consumed) in ORDINAL_SUFFIXES:
+            return None, consumed  # "four days", "four-day blockade", "twenty-fifth"
+        if previous in AGE_LIMIT_LINKS and self._is_age_limit(index, consumed, value):
+            return None, consumed  # "children under five"
         currency, first = currency_before(self, index)
+        if half:
+            value, first = value / 2, index - 1  # "half a dozen", "media docena", "medio centenar"
         multiplier, unit, after, text_end = scale_and_unit(self, consumed, currency)
         return self._build(first, text_end, after, value * multiplier, unit), after
+
+    def _hyphen(self, index: int) -> bool:
+        return index < self.size and self.texts[index] == "-"

@@ -10,6 +10,7 @@ from stories.figures.tokens import Sentence
 from stories.figures.vocabulary import (
     CURRENCY_PREFIX,
     CURRENCY_SUFFIX,
+    DOTTED_CURRENCY_PREFIX,
     MEASURES_BY_FIRST,
     PERCENT_FIRST,
     PERCENT_WORDS,
@@ -24,6 +25,8 @@ _QUALIFIERS = (
     "just over", "just under", "más de", "mas de", "menos de", "al menos", "por lo menos", "unos", "unas",
     "cerca de", "casi", "alrededor de", "aproximadamente", "hasta", "poco más de", "más de un",
     "un estimado de", "como mínimo",
+    # "de" + "el" is written "del": "alrededor del 72 %", "más del 40 %".
+    "más del", "mas del", "menos del", "cerca del", "alrededor del", "poco más del", "un estimado del",
 )  # fmt: skip
 _QUALIFIER_PHRASES = "|".join(phrase.replace(" ", r"\s+") for phrase in _QUALIFIERS)
 _QUALIFIER = re.compile(rf"(?:\b(?:{_QUALIFIER_PHRASES}))\s+$", re.IGNORECASE)
@@ -61,8 +64,9 @@ def currency_before(sentence: Sentence, index: int) -> tuple[str | None, int]:
         if previous == "$" and sentence.word(index - 2) == "us":
             first = index - 2
         return code, first
-    if previous == "." and sentence.word(index - 2) == "bs":
-        return "VES", index - 2
+    # "Bs. 500": the abbreviation's dot is a punctuation token, which `word` reads as "".
+    if index >= 2 and sentence.texts[index - 1] == "." and sentence.word(index - 2) in DOTTED_CURRENCY_PREFIX:
+        return DOTTED_CURRENCY_PREFIX[sentence.word(index - 2)], index - 2
     return None, first
 
 

@@ -40,6 +40,8 @@ CURRENCY_PREFIX = {
     "$": "USD", "us$": "USD", "usd": "USD", "us": "USD", "€": "EUR", "eur": "EUR", "£": "GBP",
     "gbp": "GBP", "r$": "BRL", "col$": "COP", "cop": "COP", "ves": "VES", "bs": "VES", "bss": "VES",
 }  # fmt: skip
+# Abbreviations written with a dot before the amount: "Bs. 500", "BsS. 500" (bolívares, bolívares soberanos).
+DOTTED_CURRENCY_PREFIX = {"bs": "VES", "bss": "VES"}
 CURRENCY_SUFFIX = {
     "dollars": "USD", "dollar": "USD", "dolares": "USD", "dolar": "USD", "usd": "USD", "euros": "EUR",
     "euro": "EUR", "eur": "EUR", "pesos": "COP", "peso": "COP", "cop": "COP", "bolivares": "VES",
@@ -85,7 +87,7 @@ PHRASE_STOP = _word_set(
     han ha habia habian hay son fueron eran era es esta estan estaba estaban sera seran seria serian fue
     que quien quienes cual cuales cuyo cuya donde cuando mientras porque como segun desde tras hacia hasta
     para por con sin sobre entre contra durante ante bajo y e o u pero sino ya tambien aun solo se le les lo
-    su sus al cada mas menos muy"""
+    su sus al cada mas menos muy ellos ellas ella nosotros nosotras ustedes usted"""
 )
 # Inside a noun phrase these may join its parts: "members of Venezuela's armed forces", "civiles en los".
 PHRASE_LINKS = frozenset({"of", "in", "the", "de", "del", "en", "la", "el", "los", "las", "a", "an"})
@@ -148,7 +150,7 @@ RATE_WORDS = _word_set("a per each every por al cada")
 RATE_UNITS = _word_set("dia diario diarios")
 COUNT_NOUNS = _word_set("number total count toll tally figure numero cifra total balance conteo saldo")
 AUXILIARIES = _word_set("have has had been were are was is be han ha habian habia se sido fueron son eran")
-PREDICATE_LINKS = _word_set("to in into at and a en y hacia")
+PREDICATE_LINKS = _word_set("to in into at and a en y hacia by por")
 # "the two countries", "los dos países": a small number after a definite article refers back to things
 # already named, it does not report a count.
 ANAPHORIC = _word_set("the these those both los las estos estas esos esas ambos")
@@ -161,5 +163,26 @@ STRONG_NUMBER_WORDS = frozenset(
     | {"dieciséis", "veintiún"}
 )
 MULTIPLIER_WORDS = _word_set("dozen hundred thousand docena docenas centenar mil")
+# Multipliers that can stand without a number ("hundred" in "several hundred"); a bare one is a count only
+# after an article ("a dozen", "una docena") or "half" ("half a dozen", "media docena", "medio centenar").
+BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar")
+HALF_WORDS = _word_set("half media medio")
+VAGUE_QUANTIFIERS = _word_set(
+    "several few many couple varios varias algunos algunas pocos pocas muchos muchas"
+)
+# "N of them", "dos de ellos": a part of a group already named; what it counts is said after ("Two of them
+# are lieutenants", "three of them officers"). Pronouns after "of"/"de", and "de los cuales".
+PARTITIVE_PRONOUNS = _word_set(
+    """them us these those whom which ellos ellas estos estas esos esas aquellos aquellas nosotros nosotras
+    quienes"""
+)
+# Verbs whose particle "over" takes the object: "handed over 31 rifles" is not "more than 31 rifles".
+OVER_PARTICLE_VERBS = _word_set(
+    "hand hands handed handing turn turns turned turning take takes took taken taking"
+)
+# The word before an age limit's number: "under 21", "over 65", "menores de 18", "sub 20".
+AGE_LIMIT_LINKS = _word_set("under over de sub")
+# Groups an age limit qualifies, besides plurals in -s: "children under five", "those over 65".
+LIMITED_GROUPS = _word_set("children people men women youth those anyone everyone")
 # The ends a noun phrase on the right is trimmed of ("civilians in the"): precomputed, not per call.
 PHRASE_TRIM = PHRASE_LINKS | DETERMINERS

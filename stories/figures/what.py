@@ -34,6 +34,7 @@ from stories.figures.vocabulary import (
     FALLBACK_WORDS,
     MEMBERSHIP_NOUNS,
     NOT_VERBS,
+    PARTITIVE_PRONOUNS,
     PHRASE_STOP,
     PREDICATE_LINKS,
     RELATIONAL_NOUNS,
@@ -43,6 +44,9 @@ from stories.numerals import scale_of
 if TYPE_CHECKING:
     from stories.figures.reader import Figure
 
+# A predicate never ends on a link, an article or "of": "were members of the U.S." -> "members".
+_PREDICATE_TRIM = PREDICATE_LINKS | DETERMINERS | {"of", "de"}
+
 
 def what_it_counts(
     sentence: Sentence, found: list[Figure], after: int, start_left: int, unit: str | None
@@ -50,6 +54,15 @@ def what_it_counts(
     """The label of the figure whose tokens (qualifier included) start at `start_left` and whose counted
     phrase would start at `after`; `found` holds the figures read before it in the sentence."""
     texts, folded, language = sentence.texts, sentence.folded, sentence.language
+    partitive = False
+    if sentence.word(after) in {"of", "de"}:
+        # "Two of them are lieutenants", "11 de ellos eran buscados", "two of whom were children": a part of
+        # a group named before; what it counts is said after the pronoun.
+        pronoun = sentence.word(after + 1)
+        if pronoun in PARTITIVE_PRONOUNS:
+            after, partitive = after + 2, True
+        elif pronoun in {"los", "las"} and sentence.word(after + 2) == "cuales":
+            after, partitive = after + 3, True
     start = after
     if unit is not None and sentence.word(start) in {"in", "en", "for", "para", "of", "de", "worth", "on"}:
         start += 1
@@ -85,6 +98,9 @@ def what_it_counts(
             return join(sentence, subject)
         return DIMENSIONS[folded[phrase[0]]]
     if phrase:
+        if partitive and folded[phrase[0]] in {"in", "en"} and found and found[-1].what not in FALLBACK_WORDS:
+            # "254 familias damnificadas, 98 de ellas en territorio venezolano": the group, where the part is.
+            return f"{found[-1].what} {join(sentence, phrase)}"
         return join(sentence, phrase)
     if unit is not None and unit != "%":
         purpose = _money_purpose(sentence, after)
@@ -178,6 +194,6 @@ def _predicate(sentence: Sentence, after: int) -> str:
             break
         words.append(cursor)
         cursor += 1
-    while words and (folded[words[-1]] in PREDICATE_LINKS or folded[words[-1]] in DETERMINERS):
+    while words and folded[words[-1]] in _PREDICATE_TRIM:
         words.pop()
     return join(sentence, words)
