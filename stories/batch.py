@@ -98,22 +98,18 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     bands = [band for item in fresh for band in item.print.bands]
     for band, story_id, entry_id in await stories_repo.find_band_hits(session, bands):
         found.band_entries.setdefault(band, []).append((story_id, entry_id))
-    figure_keys = [key for item in fresh for key in item.print.figure_keys]
-    if figure_keys:
-        since = min(item.time for item in fresh) - window
-        until = max(item.time for item in fresh) + window
-        hits = await stories_repo.find_stories_by_figures(session, figure_keys, since, until)
-        for key, story_id in hits:
-            found.figure_stories.setdefault(key, set()).add(story_id)
-    # Stories naming the same people and places on the same days: a translation with no figure in
-    # common (or none at all) is found by them. Day-bucketed keys: the same indexed lookup.
-    name_keys = [key for item in fresh for key in item.name_lookup]
-    if name_keys:
-        since = min(item.time for item in fresh) - window
-        until = max(item.time for item in fresh) + window
-        hits = await stories_repo.find_stories_by_figures(session, name_keys, since, until)
-        for key, story_id in hits:
-            found.figure_stories.setdefault(key, set()).add(story_id)
+    since = min(item.time for item in fresh) - window
+    until = max(item.time for item in fresh) + window
+    # Stories stating the same figures, then stories naming the same people and places on the same days: a
+    # translation with no figure in common (or none at all) is found by them. Day-bucketed keys: the same
+    # indexed lookup.
+    for keys in (
+        [key for item in fresh for key in item.print.figure_keys],
+        [key for item in fresh for key in item.name_lookup],
+    ):
+        if keys:
+            for key, story_id in await stories_repo.find_stories_by_figures(session, keys, since, until):
+                found.figure_stories.setdefault(key, set()).add(story_id)
     entry_ids = {entry_id for hits in found.band_entries.values() for _, entry_id in hits}
     stored = await stories_repo.load_signatures(session, entry_ids)
     found.signatures = {entry_id: minhash_from_bytes(data) for entry_id, data in stored.items()}
