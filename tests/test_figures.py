@@ -438,3 +438,144 @@ def test_bolivar_amounts_are_ves(body: str, expected_text: str) -> None:
     assert [(figure.value, figure.text, figure.unit) for figure in extract_figures(body, "es")] == [
         (500, expected_text, "VES")
     ]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # A count as the subject of its verb: what it counts is what the verb says they did.
+        (
+            "es",
+            "De ellos, 420 lo hicieron por trochas y 96 regresaron a Venezuela por el puente.",
+            [(420, "420", "por trochas", None), (96, "96", "regresaron a Venezuela", None)],
+        ),
+        (
+            "en",
+            "Most of them, 2,310, used the official crossing, while 415 travelled on to Ecuador by bus.",
+            [
+                (2310, "2,310", "used the official crossing", None),
+                (415, "415", "travelled on to Ecuador", None),
+            ],
+        ),
+        (
+            "en",
+            "About 500 were children, and 1,120 said they intended to stay in Colombia.",
+            [(1120, "1,120", "intended to stay in Colombia", None), (500, "About 500", "children", None)],
+        ),
+        (
+            "es",
+            "Unos 500 eran niños y 1.120 manifestaron su intención de quedarse en Colombia.",
+            [
+                (1120, "1.120", "manifestaron su intención de quedarse", None),
+                (500, "Unos 500", "niños", None),
+            ],
+        ),
+        # An -ed word before a noun is an adjective, not the verb.
+        ("en", "Police found 15 armed men in the house.", [(15, "15", "armed men in the house", None)]),
+        # A number in commas after a name is an age, not a count as subject.
+        ("en", "Olsen, 63, graduated from the Naval Academy.", []),
+        ("en", "Navalny, 47, died in prison.", []),
+    ],
+)
+def test_a_count_as_subject_counts_what_its_verb_says(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # A comparative count: how many more than before.
+        (
+            "es",
+            "El país acoge a 2,9 millones de refugiados, 75.000 más que en junio.",
+            [(2_900_000, "2,9 millones", "refugiados", None), (75_000, "75.000", "más que en junio", None)],
+        ),
+        (
+            "en",
+            "The country hosts 2.9 million refugees, 75,000 more than in June.",
+            [(2_900_000, "2.9 million", "refugees", None), (75_000, "75,000", "more than in June", None)],
+        ),
+        # An elided count ("with 1,250"): the noun of the comparison it answers.
+        (
+            "es",
+            "Bogotá es la ciudad con más casos, con 1.250, seguida de Medellín, con 830.",
+            [(1250, "1.250", "casos", None), (830, "830", "casos", None)],
+        ),
+        (
+            "en",
+            "Bogota is the city with the most cases, with 1,250, followed by Medellin, with 830.",
+            [(1250, "1,250", "cases", None), (830, "830", "cases", None)],
+        ),
+        # Without such a comparison a bare count still says nothing.
+        ("es", "El equipo ganó el torneo, con 1.250.", []),
+    ],
+)
+def test_comparative_and_elided_counts(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # "N de los M X": both are counts; a noun before "de N" is what the part counts.
+        (
+            "es",
+            "Los cuerpos de tres de los cinco pescadores que naufragaron fueron hallados.",
+            [(5, "cinco", "pescadores", None), (3, "tres", "cuerpos", None)],
+        ),
+        (
+            "en",
+            "The bodies of three of the five fishermen who went missing were found on Sunday.",
+            [(5, "five", "fishermen", None), (3, "three", "bodies", None)],
+        ),
+        (
+            "en",
+            "Police released two of the seven suspects.",
+            [(7, "seven", "suspects", None), (2, "two", "suspects", None)],
+        ),
+        # Not a partitive: a small number after a definite article refers back.
+        ("es", "Los siete puentes siguen cerrados.", []),
+        ("en", "The two countries reopened the border.", []),
+    ],
+)
+def test_partitive_counts_both_the_part_and_the_whole(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        # A sentence-initial "One" with its noun and what happened to it is a count.
+        ("en", "One soldier remains missing.", [(1, "One", "soldier missing", None)]),
+        (
+            "en",
+            "Officials gave no details. One man was killed in the blast.",
+            [(1, "One", "man killed", None)],
+        ),
+        ("en", "One fisherman has been rescued.", [(1, "One", "fisherman rescued", None)]),
+        # Elsewhere "one" and "un" are articles or pronouns.
+        ("en", "One official said the talks would resume.", []),
+        ("en", "One thing is clear.", []),
+        ("en", "One employee asked the minister to resign.", []),
+        ("en", "One fisherman drowned near the bridge.", []),
+        ("en", "One of the soldiers remains missing.", []),
+        ("en", "Officials said one soldier remains missing.", []),
+        ("es", "Un soldado sigue desaparecido.", []),
+    ],
+)
+def test_sentence_initial_one_is_a_count(
+    language: str, sentence: str, expected: list[tuple[float, str, str, str | None]]
+) -> None:
+    assert _read(sentence, language) == expected
+
+
+def test_a_compound_adjective_after_the_article_is_no_whole() -> None:
+    # "the five-time winners": "five" starts an adjective, not the count a part is taken from.
+    sentence = "She won season two of the five-time winners' show."
+    assert 5 not in [figure.value for figure in extract_figures(sentence, "en")]

@@ -15,7 +15,7 @@ from operator import itemgetter
 from stories.cleanup import split_sentences
 from stories.figures.ranking import Found, long_words, rank
 from stories.figures.reader import Figure, SentenceReader
-from stories.figures.screen import has_number_word, has_uncovered_digit, may_start_figure
+from stories.figures.screen import COUNTING_ONE, has_number_word, has_uncovered_digit, may_start_figure
 from stories.model import KeyFigure
 
 # Key figures are in the first screens of an article (the reference case's last one is at 2,400
@@ -80,7 +80,11 @@ def _line_figures(line: str, language: str | None, number_words: bool) -> _LineR
         return 1, tuple(zip(repeat(0), _sentence_figures(line, language)))
     read: list[tuple[int, Figure]] = []
     for offset, sentence in enumerate(sentences):
-        if has_uncovered_digit(sentence) or (number_words and has_number_word(sentence)):
+        if (
+            has_uncovered_digit(sentence)
+            or (number_words and has_number_word(sentence))
+            or sentence.startswith(COUNTING_ONE)
+        ):
             read.extend(zip(repeat(offset), _sentence_figures(sentence, language)))
     return len(sentences), tuple(read)
 
@@ -104,14 +108,23 @@ def extract_figures(text: str, language: str | None, *, title: str | None = None
     # whole text tells whether any line or sentence can hold a number word; if none can, they are not
     # scanned for one each.
     number_words = has_number_word(text)
+    # A sentence opening with "One" may count one ("One child remains missing"): rare enough that a
+    # substring test of the text, then of its lines, keeps them apart.
+    ones = COUNTING_ONE in text
     for paragraph in text.split("\n\n"):
         for line in paragraph.split("\n"):
             # Most lines hold no number: they take one position, rejected by the screen before any cache
             # lookup (which would hash the whole line).
             if not has_uncovered_digit(line) and not (number_words and has_number_word(line)):
-                position += 1
-                continue
-            positions, read = _line_figures(line, language, number_words)
+                if not (ones and COUNTING_ONE in line):
+                    position += 1
+                    continue
+                positions, read = _line_figures(line, language, number_words)
+                if not read:
+                    position += 1  # as screened out: a line without a figure takes one position
+                    continue
+            else:
+                positions, read = _line_figures(line, language, number_words)
             if read:
                 prose = _is_prose(line)  # only asked of the few lines that hold a figure
                 found.extend((figure, position + offset, prose) for offset, figure in read)

@@ -19,11 +19,14 @@ from stories.figures.vocabulary import (
     BARE_MULTIPLIERS,
     CURRENCY_PREFIX,
     DAY_RANGE_LINKS,
+    DETERMINERS,
     HALF_WORDS,
     IDENTIFIER_WORDS,
     LIMITED_GROUPS,
     MONTHS,
     MULTIPLIER_WORDS,
+    ONE_COPULAS,
+    ONE_STATES,
     ORDINAL_SUFFIXES,
     OVER_PARTICLE_VERBS,
     PHRASE_STOP,
@@ -84,6 +87,11 @@ class SentenceReader(Sentence):
                 or (word in NUMBER_WORDS and next_word in MULTIPLIER_WORDS)
             ]
         index = 0
+        if self.texts and self.texts[0] == "One" and self.language != "es" and candidates[:1] != [0]:
+            figure = self._sentence_one()
+            if figure is not None:
+                found.append(figure)
+                index = 2
         for candidate in candidates:
             if candidate < index:
                 continue
@@ -275,7 +283,7 @@ class SentenceReader(Sentence):
         if value < 2 or (used == 1 and words[0] in {"a", "y", "and"}):
             return None, index + 1
         previous = self.word(index - 1)
-        if previous in ANAPHORIC and value < 10:
+        if previous in ANAPHORIC and value < 10 and not self._whole_of_part(index):
             return None, index + used
         bare = used == 1 and words[0] in BARE_MULTIPLIERS  # "hundred", "docena" with no number counting it
         half = previous in HALF_WORDS and (bare or words[0] in {"a", "un", "una"})
@@ -294,6 +302,45 @@ class SentenceReader(Sentence):
             value, first = value / 2, index - 1  # "half a dozen", "media docena", "medio centenar"
         multiplier, unit, after, text_end = scale_and_unit(self, consumed, currency)
         return self._build(first, text_end, after, value * multiplier, unit), after
+
+    def _sentence_one(self) -> Figure | None:
+        """ "One child remains missing", "One man was killed in the blast", "One soldier has been
+        wounded": an English sentence that opens with "One", a singular noun and a state or passive saying
+        what happened to it counts one. Anywhere else, and in Spanish ("Un niño sigue desaparecido"),
+        "one"/"un"/"una" is an article or a pronoun; "One official said", "One employee asked", "One thing is
+        clear" are not counts."""
+        if self.size < 4 or self.kinds[1] != "word" or not self.texts[1].islower():
+            return None
+        folded = self.folded
+        noun = folded[1]
+        if (
+            noun in PHRASE_STOP
+            or noun in DETERMINERS
+            or noun in TIME_UNITS
+            or noun in NUMBER_WORDS
+            or noun == "of"
+        ):
+            return None
+        verb = folded[2]
+        if verb in ONE_COPULAS:
+            state = 3
+        elif verb in {"has", "had"} and folded[3] == "been":
+            state = 4
+        else:
+            return None
+        if state >= self.size or self.kinds[state] != "word" or not self.texts[state].islower():
+            return None
+        word = folded[state]
+        if not (word in ONE_STATES or (len(word) > 4 and word.endswith("ed"))):
+            return None
+        return _new_figure((1.0, self.texts[0], f"{self.texts[1]} {self.texts[state]}", None))
+
+    def _whole_of_part(self, index: int) -> bool:
+        """ "cuatro de los seis venezolanos", "three of the five fishermen": the number after the article is
+        the whole a counted part is taken from, itself a count."""
+        if self.word(index - 2) not in {"of", "de"} or index < 3 or self._hyphen(index + 1):
+            return False  # "two of the five-time winners"
+        return self.kinds[index - 3] == "num" or self.folded[index - 3] in STRONG_NUMBER_WORDS
 
     def _hyphen(self, index: int) -> bool:
         return index < self.size and self.texts[index] == "-"

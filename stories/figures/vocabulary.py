@@ -186,3 +186,28 @@ AGE_LIMIT_LINKS = _word_set("under over de sub")
 LIMITED_GROUPS = _word_set("children people men women youth those anyone everyone")
 # The ends a noun phrase on the right is trimmed of ("civilians in the"): precomputed, not per call.
 PHRASE_TRIM = PHRASE_LINKS | DETERMINERS
+# A count as the subject of its verb ("1,845 travelled on into the interior", "31.020 lo hicieron con
+# tarjeta"). Spanish object pronouns before the verb; verbs that stand for one named before ("lo hicieron",
+# "did so"), whose complement says what the counted did; reporting verbs before what the counted said
+# ("said they intended to stay", "dijeron que seguirían").
+CLITICS = _word_set("lo la los las le les se")
+PRO_VERBS = _word_set("hicieron hizo hacen hace hacian haran did do does")
+REPORTING_VERBS = _word_set(
+    "said say says told dijeron dicen afirmaron aseguraron declararon indicaron respondieron"
+)
+REPORTED_STARTS = _word_set("that they que ellos ellas")
+# Common irregular past verbs a count can be the subject of ("1,200 fled", "40 went missing").
+IRREGULAR_PAST = _word_set("rose fell grew stood hit went fled left came took made got gave sought ran")
+# Besides `PREDICATE_LINKS`, words a predicate read after its verb runs through: particles and possessives
+# ("travelled on into", "manifestaron su intención de").
+PREDICATE_INNER = _word_set("on su sus their its his her")
+# "75,000 more than in June", "61.000 más que en diciembre": a count compared with an earlier one.
+COMPARATIVES = _word_set("more fewer less mas menos")
+THAN = _word_set("than que")
+# "la ciudad con más casos, con 1.250": the noun after these is what a later bare count elides.
+MOST_WORDS = _word_set("more most mas")
+ELIDED_LINKS = _word_set("with con")
+# "One child remains missing", "One man was killed": a sentence-initial "One" counts when a verb of state or
+# a participle says what happened to the one.
+ONE_COPULAS = _word_set("is was remains remained")
+ONE_STATES = _word_set("missing dead alive unaccounted")

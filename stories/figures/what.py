@@ -23,6 +23,8 @@ from stories.figures.vocabulary import (
     BACK_REFERENCES,
     CHANGE_AFTER,
     CHANGE_WORDS,
+    CLITICS,
+    COMPARATIVES,
     COUNT_NOUNS,
     CURRENCY_CODES,
     CURRENCY_PREFIX,
@@ -30,14 +32,25 @@ from stories.figures.vocabulary import (
     DETERMINERS,
     DIMENSIONS,
     EARLIER_WORDS,
+    ELIDED_LINKS,
     FALLBACK_WHAT,
     FALLBACK_WORDS,
+    IRREGULAR_PAST,
     MEMBERSHIP_NOUNS,
+    MONTHS,
+    MOST_WORDS,
     NOT_VERBS,
+    OBJECT_STARTS,
     PARTITIVE_PRONOUNS,
     PHRASE_STOP,
+    PREDICATE_INNER,
     PREDICATE_LINKS,
+    PRO_VERBS,
     RELATIONAL_NOUNS,
+    REPORTED_STARTS,
+    REPORTING_VERBS,
+    STRONG_NUMBER_WORDS,
+    THAN,
 )
 from stories.numerals import scale_of
 
@@ -63,6 +76,9 @@ def what_it_counts(
             after, partitive = after + 2, True
         elif pronoun in {"los", "las"} and sentence.word(after + 2) == "cuales":
             after, partitive = after + 3, True
+        elif pronoun in {"the", "los", "las"} and unit in {None, "%"} and _is_number(sentence, after + 2):
+            # "cuatro de los seis venezolanos", "three of the five fishermen": a part of a counted whole.
+            return _part_of_whole(sentence, after + 2, start_left, language)
     start = after
     if unit is not None and sentence.word(start) in {"in", "en", "for", "para", "of", "de", "worth", "on"}:
         start += 1
@@ -79,6 +95,10 @@ def what_it_counts(
         phrase = []
     if _refers_back(sentence, found, start_left, unit):
         return _previous_figure_label(language)  # "411, up from 326": the earlier value of the lead count
+    if unit is None and not partitive:
+        said = _comparison(sentence, after) or _subject_predicate(sentence, after, start_left, language)
+        if said:
+            return said
     if phrase and len(phrase) == 1 and folded[phrase[0]] in RELATIONAL_NOUNS:
         subject = subject_before_verb(sentence, start_left)
         if subject:
@@ -118,6 +138,8 @@ def what_it_counts(
     if fallback:
         return fallback
     left = join(sentence, noun_phrase_left(sentence, start_left, language))
+    if not left and unit is None:
+        return _elided_noun(sentence, after, start_left, language)
     if left or (unit != "%" and unit not in CURRENCY_CODES):
         return left
     # Nothing in the sentence says what the amount is: say plainly what kind of figure it is.
@@ -197,3 +219,138 @@ def _predicate(sentence: Sentence, after: int) -> str:
     while words and folded[words[-1]] in _PREDICATE_TRIM:
         words.pop()
     return join(sentence, words)
+
+
+def _is_number(sentence: Sentence, index: int) -> bool:
+    """A digit group or a number word other than "one"/"un"/"una" at `index`, not the start of a compound
+    adjective ("the five-time winner")."""
+    return (
+        0 <= index < sentence.size
+        and (sentence.kinds[index] == "num" or sentence.folded[index] in STRONG_NUMBER_WORDS)
+        and (index + 1 >= sentence.size or sentence.texts[index + 1] != "-")
+    )
+
+
+def _part_of_whole(sentence: Sentence, whole: int, start_left: int, language: str | None) -> str:
+    """ "cuatro de los seis venezolanos": the part counts what the whole (starting at `whole`) counts, or the
+    plural noun it completes ("los cuerpos de cuatro de los seis": bodies)."""
+    folded = sentence.folded
+    head = start_left - 2
+    if sentence.word(start_left - 1) in {"of", "de"} and head >= 0 and sentence.kinds[head] == "word":
+        word = folded[head]
+        if (
+            len(word) > 3
+            and word.endswith("s")
+            and word not in PHRASE_STOP
+            and word not in DETERMINERS
+            and sentence.texts[head].islower()
+        ):
+            return sentence.texts[head]
+    end = whole
+    while _is_number(sentence, end):
+        end += 1  # "of the two hundred"
+    return join(sentence, noun_phrase_right(sentence, end, language))
+
+
+def _comparison(sentence: Sentence, after: int) -> str:
+    """ "75,000 more than in June", "61.000 más que en diciembre": the count is a difference, labelled by the
+    comparison it states."""
+    if sentence.word(after) not in COMPARATIVES or sentence.word(after + 1) not in THAN:
+        return ""
+    kinds, folded = sentence.kinds, sentence.folded
+    words = [after, after + 1]
+    cursor = after + 2
+    while cursor < sentence.size and kinds[cursor] == "word" and len(words) < 6:
+        word = folded[cursor]
+        if word in PHRASE_STOP and word not in PREDICATE_LINKS:
+            break
+        words.append(cursor)
+        cursor += 1
+    while len(words) > 2 and folded[words[-1]] in _PREDICATE_TRIM:
+        words.pop()
+    return join(sentence, words) if len(words) > 2 else ""
+
+
+def _finite_verb(sentence: Sentence, index: int, language: str | None, appositive: bool) -> bool:
+    """Whether the word at `index`, right after a count, is the count's verb: a reporting verb; a Spanish
+    past or imperfect plural ("siguieron", "cruzaban", "vivían"); in English a common irregular past, or an
+    -ed verb where no noun follows it ("travelled on", "used" after an appositive count), since "15 armed
+    men" is an adjective."""
+    if index >= sentence.size or sentence.kinds[index] != "word" or not sentence.texts[index].islower():
+        return False
+    word = sentence.folded[index]
+    if word in REPORTING_VERBS:
+        return True
+    if language == "es":
+        # Plural past and imperfect endings, which no plural noun has.
+        return len(word) > 5 and word.endswith(("aron", "ieron", "aban", "ian"))
+    if word in IRREGULAR_PAST:
+        return True
+    if len(word) < 4 or not word.endswith("ed"):
+        return False
+    following = sentence.word(index + 1)
+    return appositive or not following or following in PHRASE_STOP or following in OBJECT_STARTS
+
+
+def _subject_predicate(sentence: Sentence, after: int, start_left: int, language: str | None) -> str:
+    """The count is the subject of a verb right after it ("1,845 travelled on into Colombia's interior",
+    "Most of them, 31,020, used border cards", "31.020 lo hicieron con tarjeta"): what the verb says."""
+    texts, folded = sentence.texts, sentence.folded
+    cursor = after
+    # "Most of them, 31,020, used": a count set off by commas after the pronoun it counts ("Olsen, 63,
+    # graduated" is an age).
+    appositive = (
+        cursor < sentence.size
+        and texts[cursor] == ","
+        and start_left > 1
+        and texts[start_left - 1] == ","
+        and sentence.word(start_left - 2) in PARTITIVE_PRONOUNS
+    )
+    if appositive:
+        cursor += 1
+    if language == "es" and sentence.word(cursor) in CLITICS:
+        cursor += 1  # "lo hicieron", "se quedaron"
+        if folded[cursor - 1] == "lo" and sentence.word(cursor) in PRO_VERBS:
+            return _verb_phrase(sentence, cursor + 1)  # "lo hicieron con tarjeta": what they did is the rest
+    if sentence.word(cursor) in PRO_VERBS and sentence.word(cursor + 1) == "so":
+        return _verb_phrase(sentence, cursor + 2)  # "did so with passports"
+    if not _finite_verb(sentence, cursor, language, appositive):
+        return ""
+    if folded[cursor] in REPORTING_VERBS:
+        if sentence.word(cursor + 1) not in REPORTED_STARTS:
+            return ""
+        cursor += 1
+        while sentence.word(cursor) in REPORTED_STARTS:
+            cursor += 1  # "said (that) they intended to stay": what they said
+    return _verb_phrase(sentence, cursor)
+
+
+def _verb_phrase(sentence: Sentence, cursor: int) -> str:
+    """Up to five words from `cursor`, through links, particles and possessives, to the next clause."""
+    kinds, folded = sentence.kinds, sentence.folded
+    words: list[int] = []
+    while cursor < sentence.size and kinds[cursor] == "word" and len(words) < 5:
+        word = folded[cursor]
+        if word in MONTHS or (
+            words and word in PHRASE_STOP and word not in PREDICATE_LINKS and word not in PREDICATE_INNER
+        ):
+            break
+        words.append(cursor)
+        cursor += 1
+    while words and (folded[words[-1]] in _PREDICATE_TRIM or folded[words[-1]] in PREDICATE_INNER):
+        words.pop()
+    return join(sentence, words)
+
+
+def _elided_noun(sentence: Sentence, after: int, start_left: int, language: str | None) -> str:
+    """ "la ciudad con más casos, con 1.250", "the city with the most cases, with 1,250": a bare count after
+    "con"/"with" elides the noun the sentence compared before it."""
+    if sentence.word(start_left - 1) not in ELIDED_LINKS or sentence.word(after):
+        return ""
+    folded = sentence.folded
+    for index in range(start_left - 2, -1, -1):
+        if folded[index] in MOST_WORDS and sentence.kinds[index] == "word":
+            phrase = noun_phrase_right(sentence, index + 1, language)
+            if phrase:
+                return join(sentence, phrase)
+    return ""
