@@ -66,6 +66,8 @@ _MULTIPLIERS = {
 _STANDALONE_MULTIPLIERS = frozenset({"dozen", "docena", "mil", "hundred", "centenar"})  # "mil personas"
 _JOINERS = frozenset({"and", "y", "a"})  # "three hundred and twenty", "treinta y dos", "a dozen"
 WORD_NUMBERS = {**_UNITS_EN, **_UNITS_ES}
+# Spanish number words are no numbers in English text, where one of them is a common word: "once governed".
+SPANISH_ONLY_NUMBER_WORDS = frozenset(_UNITS_ES) - frozenset(_UNITS_EN)
 # Words that start a written number. "one", "un", "una" (and "a") are articles far more often than counts,
 # so a written number must carry a multiplier or be at least two to stand alone.
 NUMBER_WORDS = frozenset(WORD_NUMBERS) | frozenset(_MULTIPLIERS) | _JOINERS

@@ -579,3 +579,10 @@ def test_a_compound_adjective_after_the_article_is_no_whole() -> None:
     # "the five-time winners": "five" starts an adjective, not the count a part is taken from.
     sentence = "She won season two of the five-time winners' show."
     assert 5 not in [figure.value for figure in extract_figures(sentence, "en")]
+
+
+def test_a_spanish_number_word_in_english_text_is_an_english_word() -> None:
+    english = extract_figures("The port, once used by smugglers, handled 300 trucks a day.", "en")
+    assert [(figure.value, figure.text) for figure in english] == [(300, "300")]
+    spanish = extract_figures("Once soldados desertaron el lunes.", "es")
+    assert [(figure.value, figure.text) for figure in spanish] == [(11, "Once")]

@@ -36,7 +36,7 @@ from stories.figures.vocabulary import (
     WEEKDAYS,
 )
 from stories.figures.what import what_it_counts
-from stories.numerals import NUMBER_WORDS, parse_digits, parse_words
+from stories.numerals import NUMBER_WORDS, SPANISH_ONLY_NUMBER_WORDS, parse_digits, parse_words
 
 
 class Figure(NamedTuple):
@@ -269,6 +269,8 @@ class SentenceReader(Sentence):
             cursor += 1
             if cursor < self.size and self.texts[cursor] == "-":
                 cursor += 1  # "twenty-five"
+        if self.language == "en" and words and words[0] in SPANISH_ONLY_NUMBER_WORDS:
+            return None, index + 1
         parsed = parse_words(words)
         if parsed is None:
             return None, index + 1
