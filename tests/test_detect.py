@@ -368,3 +368,18 @@ def test_characters_that_take_the_slow_folding_paths_change_nothing(catalog: Top
     plain = detect(entry(title, summary, language="en"), catalog)
     odd_one = detect(entry(title, f"{summary} {odd} Another sentence {odd}here.", language="en"), catalog)
     assert odd_one == plain
+
+
+def test_another_border_where_migrants_go_next_does_not_veto_this_one(catalog: TopicCatalog) -> None:
+    onward = entry(
+        "Venezuelan crossings through Cucuta trails climb to 2,000 a day",
+        "Roughly 2,000 Venezuelans a day are entering Colombia through informal crossings known as trochas "
+        "near Cucuta, aid workers said. A bus ticket to the Ecuadorian border costs about $85.",
+    )
+    assert detect(onward, catalog).relevant
+    rumichaca = entry(
+        "Truckers lift blockade at Colombia's Ecuadorian border",
+        "Cargo traffic resumed across the Rumichaca bridge between Ipiales and Tulcan after Ecuadorean "
+        "truckers lifted a blockade, Colombia's customs agency said; Venezuelan migrants were stranded.",
+    )
+    assert not detect(rumichaca, catalog).relevant
