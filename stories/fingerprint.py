@@ -270,7 +270,10 @@ def band_keys(signature: np.ndarray) -> list[int]:
 
 
 def is_distinctive(figure: KeyFigure) -> bool:
-    """Money, percentages, decimals and counts from 10 up: rarely shared by chance between two stories."""
+    """Money, percentages, decimals and counts from 10 up: rarely shared by chance between two stories. A
+    proportion ("half of", "one in three": a plain value below 1) is as common as a small count."""
+    if figure.unit is None and figure.value < 1:
+        return False
     return (
         figure.unit is not None
         or figure.value >= MIN_DISTINCTIVE_VALUE

@@ -390,3 +390,12 @@ def test_a_revised_small_count_is_weaker_evidence_than_a_revised_large_one() -> 
     assert score_facts(StoryFacts((q(2, "two", "cocaine laboratories"),), names(lead), when), small) < (
         score_facts(StoryFacts((q(411, "411", "cocaine laboratories"),), names(lead), when), large)
     )
+
+
+def test_a_shared_proportion_is_weak_evidence_like_a_small_count() -> None:
+    from stories.fingerprint import is_distinctive
+
+    assert not is_distinctive(q(0.5, "half", "migrants"))
+    assert not is_distinctive(q(1 / 3, "One in three", "migrants"))
+    assert is_distinctive(KeyFigure(value=0.5, text="0.5%", what="inflation", unit="%"))
+    assert is_distinctive(KeyFigure(value=2.5, text="2.5 tonnes", what="cocaine"))

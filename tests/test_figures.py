@@ -207,7 +207,7 @@ def test_day_numbers_in_date_ranges_and_with_weekdays_are_not_figures(language: 
     [
         ("es", "Del 7 al 9 de marzo cruzaron 3.000 venezolanos.", [(3000, "venezolanos")]),
         ("en", "On Tuesday 5, some 40 soldiers deserted.", [(40, "soldiers")]),
-        ("en", "Between 20 and 30 soldiers crossed on March 7.", [(30, "soldiers")]),
+        ("en", "Between 20 and 30 soldiers crossed on March 7.", [(20, "soldiers")]),
     ],
 )
 def test_counts_next_to_dates_are_still_figures(
@@ -586,3 +586,199 @@ def test_a_spanish_number_word_in_english_text_is_an_english_word() -> None:
     assert [(figure.value, figure.text) for figure in english] == [(300, "300")]
     spanish = extract_figures("Once soldados desertaron el lunes.", "es")
     assert [(figure.value, figure.text) for figure in spanish] == [(11, "Once")]
+
+
+def _figures(sentence: str, language: str) -> list[tuple[float, str]]:
+    return [(round(f.value, 3), f.text) for f in extract_figures(sentence, language)]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "text", "value", "what"),
+    [
+        (
+            "en",
+            "One in four displaced families has no shelter, the agency said.",
+            "One in four",
+            0.25,
+            "displaced",
+        ),
+        ("en", "Officials said 1 in 3 pupils at border schools is Venezuelan.", "1 in 3", 0.333, "pupils"),
+        (
+            "en",
+            "In some towns seven out of 10 households rely on remittances.",
+            "seven out of 10",
+            0.7,
+            "households",
+        ),
+        ("en", "Nearly one in five migrants sleeps on the street.", "Nearly one in five", 0.2, "migrants"),
+        (
+            "es",
+            "Una de cada cinco escuelas no tiene agua potable, según el informe.",
+            "Una de cada cinco",
+            0.2,
+            "escuelas",
+        ),
+        ("es", "El estudio halló que 3 de cada 10 hogares pasan hambre.", "3 de cada 10", 0.3, "hogares"),
+        (
+            "es",
+            "Según la ONU, seis de cada diez migrantes trabajan en la informalidad.",
+            "seis de cada diez",
+            0.6,
+            "migrantes",
+        ),
+    ],
+)
+def test_a_ratio_is_one_figure_valued_as_its_proportion(
+    language: str, sentence: str, text: str, value: float, what: str
+) -> None:
+    found = extract_figures(sentence, language)
+    assert [(round(f.value, 3), f.text) for f in found] == [(value, text)]
+    assert what in found[0].what
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "Police arrested 12 in 30 raids across the state."),
+        ("en", "The party won 209 out of 297 seats."),
+        ("en", "Five people were killed in 2024 and 3 in 24 hours this week."),
+    ],
+)
+def test_counts_around_in_or_out_of_are_no_ratio(language: str, sentence: str) -> None:
+    assert all(f.value >= 1 for f in extract_figures(sentence, language))
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        (
+            "en",
+            "Authorities expect between 1,200 and 1,500 buses a week.",
+            [(1200, "between 1,200 and 1,500")],
+        ),
+        (
+            "en",
+            "The fund needs between $2 million and $3 million this year.",
+            [(2_000_000, "between $2 million and $3 million")],
+        ),
+        (
+            "en",
+            "The ELN has between two and three thousand fighters in the area.",
+            [(2000, "between two and three thousand")],
+        ),
+        (
+            "es",
+            "Cada día cruzan entre 40.000 y 45.000 personas por los puentes.",
+            [(40_000, "entre 40.000 y 45.000")],
+        ),
+        ("es", "Las remesas bajaron entre un 10 y un 15 % en el trimestre.", [(10, "entre un 10 y un 15 %")]),
+        (
+            "es",
+            "La obra costará entre 2 y 3 millones de dólares.",
+            [(2_000_000, "entre 2 y 3 millones de dólares")],
+        ),
+    ],
+)
+def test_a_range_is_one_figure_valued_as_its_lower_bound(
+    language: str, sentence: str, expected: list[tuple[float, str]]
+) -> None:
+    assert _figures(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "Visitors may cross between 6 and 8 p.m. on weekdays."),
+        ("en", "Most of the recruits are between 18 and 25 years old."),
+        ("es", "El paso cerrará entre el 12 y el 14 de junio."),
+        ("en", "Trade fell sharply between 2019 and 2021."),
+    ],
+)
+def test_ranges_of_times_ages_dates_and_years_are_no_figures(language: str, sentence: str) -> None:
+    assert extract_figures(sentence, language) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "kept"),
+    [
+        ("en", "The border post opened at 7 p.m. on Friday with 300 trucks waiting.", [(300, "300")]),
+        ("en", "Buses must leave the terminal before 6 a.m., and 40 were stopped.", [(40, "40")]),
+        ("en", "Families left the shelter before 4, carrying 20 tents.", [(20, "20")]),
+        ("es", "El puente abrirá a las 7 de la mañana y pasarán 500 camiones.", [(500, "500")]),
+        ("es", "El comercio cierra a las 19:00 y atiende a 2.000 clientes.", [(2000, "2.000")]),
+        ("en", "Relatives can call the 155 hotline, where 80 calls came in.", [(80, "80")]),
+        ("es", "Las denuncias se reciben en la línea 141 y ya suman 230 casos.", [(230, "230")]),
+        (
+            "es",
+            "Los carros con placa terminada en 5 y 6 tanquean el jueves; hay 900 inscritos.",
+            [(900, "900")],
+        ),
+        ("en", "Only cars with plates ending in 1 or 2 may refuel, and 600 queued.", [(600, "600")]),
+        ("es", "La tasa fue de 45 homicidios por cada 100.000 habitantes.", [(45, "45")]),
+        ("en", "The state recorded 52 murders per 100,000 people last year.", [(52, "52")]),
+    ],
+)
+def test_times_hotlines_plate_digits_and_rate_bases_are_no_figures(
+    language: str, sentence: str, kept: list[tuple[float, str]]
+) -> None:
+    assert _figures(sentence, language) == kept
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "text", "value", "what"),
+    [
+        ("en", "Half of the displaced families are headed by women.", "Half", 0.5, "displaced families"),
+        ("en", "Nearly half of them had no documents.", "Nearly half", 0.5, ""),
+        ("en", "Three-quarters of the cargo was rice, officials said.", "Three-quarters", 0.75, "cargo"),
+        ("en", "About a third of the budget goes to health care.", "About a third", 0.333, "budget"),
+        ("en", "Roughly one-third of the detainees were minors.", "Roughly one-third", 0.333, "detainees"),
+        ("es", "Más de la mitad de los desplazados son niños.", "Más de la mitad", 0.5, "desplazados"),
+        ("es", "La mitad son mujeres, según la Defensoría.", "La mitad", 0.5, ""),
+        ("es", "Dos tercios de los migrantes siguen hacia Perú.", "Dos tercios", 0.667, "migrantes"),
+        (
+            "es",
+            "Casi la tercera parte de los cultivos está en la frontera.",
+            "Casi la tercera parte",
+            0.333,
+            "cultivos",
+        ),
+    ],
+)
+def test_a_fraction_is_one_figure_valued_as_its_proportion(
+    language: str, sentence: str, text: str, value: float, what: str
+) -> None:
+    found = extract_figures(sentence, language)
+    assert [(round(f.value, 3), f.text) for f in found] == [(value, text)]
+    assert what in found[0].what
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "The crossing took half an hour on Monday."),
+        ("en", "Guards were attacked for a third time this month."),
+        ("en", "Prices rose in the second half of the year."),
+        ("en", "Fuel sells for less than half the price in Colombia."),
+        ("en", "He said he had only told half the story."),
+        ("en", "SoftBank pledged $40 billion, half of which is conditional."),
+        ("es", "El bus se averió a la mitad del camino."),
+        ("es", "La tormenta llegó en la mitad de la noche."),
+        ("en", "The deal was signed a quarter of a century ago."),
+    ],
+)
+def test_fractions_of_a_time_a_way_or_a_price_are_no_figures(language: str, sentence: str) -> None:
+    assert all(f.value >= 1 for f in extract_figures(sentence, language))
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        ("es", "Más de medio millón de venezolanos viven en Bogotá.", [(500_000, "Más de medio millón")]),
+        ("en", "Some half a million Venezuelans live in Bogota.", [(500_000, "Some half a million")]),
+        ("es", "El fondo recibió medio millón de dólares.", [(500_000, "medio millón de dólares")]),
+    ],
+)
+def test_half_a_million_is_five_hundred_thousand(
+    language: str, sentence: str, expected: list[tuple[float, str]]
+) -> None:
+    assert _figures(sentence, language) == expected

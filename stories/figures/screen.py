@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from stories.figures.vocabulary import STRONG_NUMBER_WORDS
+from stories.figures.vocabulary import PROPORTION_SCREEN_WORDS, STRONG_NUMBER_WORDS
 from stories.numerals import fold
 
 _YEARS_AND_TIMES = r"(?<![\d.,])(?:1[89]\d\d|20\d\d)(?![\d.,]\d)|\b\d{1,2}:\d\d\b"
@@ -61,7 +61,12 @@ _BYTE_WORDS = bytes(
 )
 # Searched in the translated text with a space added at both ends. Decoded as latin-1, each UTF-8 byte of a
 # word is one character of the pattern, which is then encoded back byte for byte.
-_UTF8_NUMBER_WORDS = sorted(word.encode().decode("latin-1") for word in STRONG_NUMBER_WORDS)
+# Proportions written in words alone ("la mitad", "a third", "medio millón") are screened in with them.
+_SCREENED = STRONG_NUMBER_WORDS | PROPORTION_SCREEN_WORDS
+_UTF8_NUMBER_WORDS = sorted(word.encode().decode("latin-1") for word in _SCREENED)
+# The one-word entries, for letter runs; `may_start_figure` may let more through than the reader uses.
+_SCREENED_RUNS = frozenset(word for word in _SCREENED if " " not in word)
+_TITLE_WORDS = _SCREENED_RUNS | frozenset({"third", "quarter", "tercera", "cuarta", "millon"})
 _SPACED_NUMBER_WORD = re.compile(f" {_alternatives(_UTF8_NUMBER_WORDS)} ".encode("latin-1"))
 _ASCII_BYTES = bytes(range(128))
 # `_TOKEN`'s word group alone. Digits, symbols and punctuation never hold a letter, so the words it finds in
@@ -104,7 +109,7 @@ def has_number_word(text: str) -> bool:
     # translation, and no number word was found among them.
     if others.isalpha():
         return False
-    return not STRONG_NUMBER_WORDS.isdisjoint(_LETTERS.findall(text.lower()))
+    return not _SCREENED_RUNS.isdisjoint(_LETTERS.findall(text.lower()))
 
 
 def may_start_figure(text: str) -> bool:
@@ -115,5 +120,5 @@ def may_start_figure(text: str) -> bool:
     if _DIGIT.search(text) is not None:
         return True
     if text.isascii():  # word tokens are ASCII: `fold` is lower-casing
-        return not STRONG_NUMBER_WORDS.isdisjoint(map(str.lower, _WORD_TOKEN.findall(text)))
-    return not STRONG_NUMBER_WORDS.isdisjoint(map(fold, _WORD_TOKEN.findall(text)))
+        return not _TITLE_WORDS.isdisjoint(map(str.lower, _WORD_TOKEN.findall(text)))
+    return not _TITLE_WORDS.isdisjoint(map(fold, _WORD_TOKEN.findall(text)))

@@ -34,7 +34,7 @@ ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th", "o", "a", "er", "era", "ro
 IDENTIFIER_WORDS = _word_set(
     """article articulo decree decreto law ley resolution resolucion route ruta number no num page pagina
     chapter capitulo room line linea flight vuelo gate puerta km kilometro kilometer highway carretera
-    section seccion paragraph item lot code codigo"""
+    section seccion paragraph item lot code codigo placa placas plate plates hotline helpline"""
 )
 CURRENCY_PREFIX = {
     "$": "USD", "us$": "USD", "usd": "USD", "us": "USD", "€": "EUR", "eur": "EUR", "£": "GBP",
@@ -211,3 +211,58 @@ ELIDED_LINKS = _word_set("with con")
 # a participle says what happened to the one.
 ONE_COPULAS = _word_set("is was remains remained")
 ONE_STATES = _word_set("missing dead alive unaccounted")
+# Proportions. A ratio "one in three", "six out of 10", "uno de cada tres" is one figure: the words that link
+# its numerator to its denominator (after the numerator), by their first word.
+RATIO_LINKS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "in": (("in",),),
+    "out": (("out", "of"), ("out", "of", "every")),
+    "of": (("of", "every"),),
+    "de": (("de", "cada"),),
+}
+# A range "between 300 and 400", "entre 25.000 y 30.000": the word before its lower bound and its link.
+RANGE_STARTS = _word_set("between entre")
+RANGE_LINKS = _word_set("and y")
+# Articles Spanish writes before each bound of a range of percentages: "entre un 20 y un 30 %".
+RANGE_ARTICLES = _word_set("un el")
+# Fractions: the word naming the part, and its value per unit of the number before it ("two-thirds").
+FRACTIONS = {
+    "half": 0.5, "third": 1 / 3, "thirds": 1 / 3, "quarter": 0.25, "quarters": 0.25,
+    "mitad": 0.5, "tercio": 1 / 3, "tercios": 1 / 3,
+}  # fmt: skip
+# Spanish "la tercera parte", "una cuarta parte": an ordinal before "parte".
+FRACTION_ORDINALS = {"tercera": 1 / 3, "cuarta": 0.25, "quinta": 0.2, "decima": 0.1}
+# Numerators of a fraction written before it: "a third", "one-third", "two-thirds", "dos tercios".
+FRACTION_NUMERATORS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "un": 1, "una": 1, "dos": 2, "tres": 3,
+}  # fmt: skip
+# Determiners a counted phrase may open with after "half (of)": "half of their children", "half the money".
+HALF_DETERMINERS = _word_set("the their its his her our these those them all")
+# What half or a third of is a time or a way, not a count ("half an hour", "la mitad del camino"), or a
+# magnitude it compares with ("less than half the price", "la mitad del precio").
+NOT_COUNTED_PARTS = _word_set(
+    """time way distance route journey trip road game match season term mandate century decade
+    camino trayecto recorrido ruta viaje partido temporada mandato periodo siglo tiempo
+    price prices cost size rate level speed value average salary wage
+    precio precios costo coste tamano tasa nivel velocidad valor promedio salario sueldo"""
+)
+# Words the screens let through for proportions written without a digit or a number word: "la mitad",
+# "two-thirds", "medio millón" (each entry as `stories.figures.screen` matches it: lower case, accents kept).
+PROPORTION_SCREEN_WORDS = frozenset(
+    {"half", "mitad", "thirds", "quarters", "tercio", "tercios", "a third", "one third", "a quarter",
+     "one quarter", "tercera parte", "cuarta parte", "medio millón", "medio millon"}
+)  # fmt: skip
+# Scale words "half" or "medio" may take: "half a million", "medio millón".
+HALF_SCALES = _word_set("million billion millon millardo")
+# After a clock hour: "before 5.", "until 6,": a bare hour after these words is a time.
+CLOCK_PREPOSITIONS = _word_set("before after until till")
+# A number after these is an identifier: "the 165 hotline"; before them, digits of a plate or code ("placa
+# terminada en 3 y 4", "plates ending in 5").
+IDENTIFIER_AFTER = _word_set("hotline hotlines helpline helplines")
+ENDING_WORDS = _word_set(
+    "terminada terminadas terminado terminados termina terminan terminen ending ends ended finalizada"
+)
+# "39 homicidios por cada 100.000 habitantes", "per 100,000 people": the base of a rate is no figure.
+RATE_BASE_WORDS = _word_set("per cada")
+RATE_BASES = frozenset({1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0})
+# "the second half", "first half": a half after these is a part of a time or a match.
+ORDINAL_WORDS = _word_set("first second other latter last final primera segunda otra ultima")
