@@ -91,7 +91,7 @@ class StoryFacts:
     names: frozenset[str]
     time: datetime  # published, else first seen
     days: frozenset[int] = frozenset()  # days of the week the title and lead mention (see `day_mentions`)
-    updating: bool = False  # the title or lead says a running count moved (see `reports_update`)
+    updating: bool = False  # the title or lead says a running count moved (see `lead_signals`)
     # `figure_facts(figures)` and the same by value key, worked out on first use and again only if `figures`
     # is replaced (an update).
     _compared: _Compared | None = field(default=None, repr=False, compare=False)
@@ -131,11 +131,6 @@ def lead_signals(text: str) -> tuple[frozenset[int], bool]:
 def day_mentions(text: str) -> frozenset[int]:
     """Days of the week a text names, in English or Spanish (0 = Monday): the days of the event it tells."""
     return lead_signals(text)[0]
-
-
-def reports_update(text: str) -> bool:
-    """Whether a title or lead says its count is a running total that moved ("has risen to", "ya suman")."""
-    return lead_signals(text)[1]
 
 
 def within_window(a: datetime, b: datetime, window: timedelta = MATCH_WINDOW) -> bool:

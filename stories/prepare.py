@@ -42,7 +42,7 @@ class Prepared:
     name_keys: tuple[int, ...] = ()  # stored: the names on the entry's day (`cluster.name_keys`)
     name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
     source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
-    updating: bool = False  # the title or lead says a running count moved (`cluster.reports_update`)
+    updating: bool = False  # the title or lead says a running count moved (`cluster.lead_signals`)
 
 
 def source_hash(entry: Entry) -> str:

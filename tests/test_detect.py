@@ -194,10 +194,7 @@ def test_short_headline_uses_every_term(catalog: TopicCatalog) -> None:
     assert detect(entry(headline, language="es"), catalog).relevant
 
 
-def test_rules_come_from_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text(
-        """
+RURITANIA = """
 [beat]
 name = "ruritania"
 [beat.groups.place]
@@ -207,13 +204,18 @@ en = ["flood*"]
 [[beat.rules]]
 name = "floods in the capital"
 all = ["place", "flood"]
-[[beat.exclude]]
-name = "sport"
-terms = ["football"]
-""",
-        encoding="utf-8",
-    )
-    catalog = load_topics(path)
+"""
+
+
+def ruritania(tmp_path: Path, exclusion: str) -> TopicCatalog:
+    """A one-rule topics file (floods in Strelsau) with the given `[[beat.exclude]]` table, loaded."""
+    path = tmp_path / "topics.toml"
+    path.write_text(f"{RURITANIA}[[beat.exclude]]\n{exclusion}", encoding="utf-8")
+    return load_topics(path)
+
+
+def test_rules_come_from_the_file(tmp_path: Path) -> None:
+    catalog = ruritania(tmp_path, 'name = "sport"\nterms = ["football"]\n')
     assert detect(entry("Flooding in Strelsau", language="en"), catalog).relevant
     assert not detect(entry("Strelsau prepares", language="en"), catalog).relevant
     vetoed = detect(entry("Floods hit Strelsau football ground", language="en"), catalog)
@@ -335,26 +337,7 @@ def test_other_closures_stay_out(catalog: TopicCatalog, title: str) -> None:
 
 
 def test_mask_exclusion_comes_from_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text(
-        """
-[beat]
-name = "ruritania"
-[beat.groups.place]
-any = ["Strelsau"]
-[beat.groups.flood]
-en = ["flood*"]
-[[beat.rules]]
-name = "floods in the capital"
-all = ["place", "flood"]
-[[beat.exclude]]
-name = "clubs"
-terms = ["Strelsau Floods FC"]
-mask = true
-""",
-        encoding="utf-8",
-    )
-    catalog = load_topics(path)
+    catalog = ruritania(tmp_path, 'name = "clubs"\nterms = ["Strelsau Floods FC"]\nmask = true\n')
     club = detect(entry("Strelsau Floods FC win the cup", language="en"), catalog)
     assert not club.relevant and club.excluded_by == ("clubs: Strelsau Floods FC",)
     both = detect(entry("Strelsau Floods FC fans help as flooding hits Strelsau", language="en"), catalog)
