@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,6 +117,16 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     return found
 
 
+def _stored_facts(title: str, lead: str, figures: list[Any], time: datetime) -> cluster.StoryFacts:
+    """What matching compares of a stored story or entry, read back from its title, lead and figures."""
+    return cluster.StoryFacts(
+        figures=figures_from_json(figures),
+        names=names(f"{title}.\n{lead}"),
+        time=time,
+        days=cluster.day_mentions(f"{title}\n{lead}"),
+    )
+
+
 async def load_story_states(session: AsyncSession, found: Candidates) -> dict[int, StoryState]:
     """The candidate stories, with what matching compares: their facts and their members' facts."""
     story_ids: set[int] = set(found.by_link.values()) | set(found.by_guid.values())
@@ -129,12 +140,7 @@ async def load_story_states(session: AsyncSession, found: Candidates) -> dict[in
     states = {
         story_id: StoryState(
             row=row,
-            facts=cluster.StoryFacts(
-                figures=figures_from_json(row.figures),
-                names=names(f"{row.title}.\n{row.summary}"),
-                time=row.published_at or row.first_seen_at,
-                days=cluster.day_mentions(f"{row.title}\n{row.summary}"),
-            ),
+            facts=_stored_facts(row.title, row.summary, row.figures, row.published_at or row.first_seen_at),
             first_entry_key=first_keys.get(row.first_entry_id) if row.first_entry_id else None,
         )
         for story_id, row in rows.items()
@@ -146,11 +152,8 @@ async def load_story_states(session: AsyncSession, found: Candidates) -> dict[in
     for member in await stories_repo.load_story_members(session, by_facts):
         lead = member.content if len(member.content) > len(member.summary) else member.summary
         states[member.story_id].members.append(
-            cluster.StoryFacts(
-                figures=figures_from_json(member.figures),
-                names=names(f"{member.title}.\n{lead[:LEAD_CHARS]}"),
-                time=member.published_at or member.first_seen_at,
-                days=cluster.day_mentions(f"{member.title}\n{lead[:LEAD_CHARS]}"),
+            _stored_facts(
+                member.title, lead[:LEAD_CHARS], member.figures, member.published_at or member.first_seen_at
             )
         )
     return states
