@@ -1,11 +1,17 @@
-"""The labelled set of `tests/eval/data/*.toml`: loading, copies, and rendering as RSS feeds.
+"""The labelled set of `tests/eval/data/`: loading, copies, the dev/test split, and rendering as RSS feeds.
 
 Entries are stored readably as TOML; at eval time they become one RSS 2.0 file per (wave, outlet), replayed
 wave by wave so originals are seen before their copies, translations and updates.
+
+The split is by story, never by entry, so no story has members on both sides: files under `data/dev/` are
+development data (rules are tuned and the grouping model is trained on them), files under `data/test/` were
+written after the split by people who had not read the code and are frozen; the older files directly under
+`data/` were split by a hash of the story id (`split_of`), fixed before any result on them was read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -18,6 +24,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 NOT_ENTRIES = {"feeds.toml", "leo2166_judged.toml"}  # data files that hold no labelled entries
 BASE_TIME = datetime(2026, 2, 26, 8, 0, tzinfo=UTC)
 WAVE_GAP = timedelta(hours=3)  # replay waves are this far apart in published time
+SPLITS = ("dev", "test")
+TEST_SHARE_PERCENT = 30  # of the stories of the files split by hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,22 +48,39 @@ class EvalEntry:
     summary: str
     figures: tuple[GoldFigure, ...]
     published: datetime
+    split: str = "dev"
+    feed_guid: str | None = None  # as the agency's feed gives it (an update: the original's plus a version)
+    real_link: str | None = None  # real headlines keep their link
 
     @property
     def guid(self) -> str:
-        return f"urn:wirewatch-eval:{self.id}"
+        return self.feed_guid or f"urn:wirewatch-eval:{self.id}"
 
     @property
     def link(self) -> str:
-        return f"https://{self.feed}.example.org/news/{self.id}"
+        return self.real_link or f"https://{self.feed}.example.org/news/{self.id}"
 
 
-def load_dataset(data_dir: Path = DATA_DIR) -> list[EvalEntry]:
+def split_of(story: str) -> str:
+    """dev or test for a story of the files split by hash: stable across runs and machines."""
+    digest = hashlib.blake2b(story.encode("utf-8"), digest_size=8).digest()
+    return "test" if int.from_bytes(digest, "big") % 100 < TEST_SHARE_PERCENT else "dev"
+
+
+def load_dataset(data_dir: Path = DATA_DIR, split: str | None = None) -> list[EvalEntry]:
+    """Every labelled entry, or those of one split ("dev" or "test")."""
     feeds = tomllib.loads((data_dir / "feeds.toml").read_text(encoding="utf-8"))["feeds"]
     raw: list[dict[str, object]] = []
-    for path in sorted(data_dir.glob("*.toml")):
-        if path.name not in NOT_ENTRIES:
-            raw.extend(tomllib.loads(path.read_text(encoding="utf-8")).get("entries", []))
+    paths = [
+        *sorted(data_dir.glob("*.toml")),
+        *(path for name in SPLITS for path in sorted((data_dir / name).glob("*.toml"))),
+    ]
+    for path in paths:
+        if path.name in NOT_ENTRIES:
+            continue
+        for item in tomllib.loads(path.read_text(encoding="utf-8")).get("entries", []):
+            item["_folder"] = path.parent.name
+            raw.append(item)
     by_id: dict[str, dict[str, object]] = {}
     for item in raw:
         entry_id = str(item["id"])
@@ -63,14 +88,17 @@ def load_dataset(data_dir: Path = DATA_DIR) -> list[EvalEntry]:
             raise ValueError(f"eval entry id {entry_id!r} is used twice")
         by_id[entry_id] = item
     entries = [_build(item, by_id, feeds, number) for number, item in enumerate(raw)]
-    return entries
+    return [entry for entry in entries if split is None or entry.split == split]
 
 
 def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: dict[str, dict[str, str]],
            number: int) -> EvalEntry:  # fmt: skip
     original = by_id[str(item["copy_of"])] if "copy_of" in item else {}
-    merged = {**original, **{key: value for key, value in item.items() if key != "copy_of"}}
+    copied = {key: value for key, value in original.items() if key not in ("guid", "link", "_folder")}
+    merged = {**copied, **{key: value for key, value in item.items() if key != "copy_of"}}
     feed = str(merged["feed"])
+    story = str(merged.get("story", merged["id"]))
+    folder = str(item["_folder"])
     wave = int(merged.get("wave", 1))  # type: ignore[call-overload]
     published = merged.get("published")
     when = (
@@ -83,7 +111,7 @@ def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: 
         feed=feed,
         language=feeds[feed]["language"],
         wave=wave,
-        story=str(merged.get("story", merged["id"])),
+        story=story,
         relevant=bool(merged.get("relevant", False)),
         kind=str(merged.get("kind", "")),
         title=str(merged["title"]),
@@ -93,6 +121,9 @@ def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: 
             for fig in merged.get("figures", [])  # type: ignore[attr-defined]
         ),
         published=when,
+        split=folder if folder in SPLITS else split_of(story),
+        feed_guid=str(merged["guid"]) if merged.get("guid") else None,
+        real_link=str(merged["link"]) if merged.get("link") else None,
     )
     if item.get("transform") == "curly":
         entry = replace(entry, title=curly(entry.title), summary=curly(entry.summary))
