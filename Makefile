@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo bench eval lint fmt clean db-upgrade
+.PHONY: run test demo bench eval train-grouping bridge-lexicon lint fmt clean db-upgrade
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ bench: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python -m tests.eval.run
+
+# Refit the same-story model and its IDF table from the dev split (stories/grouping/data/, MODEL_CARD.md).
+train-grouping: $(STAMP)
+	$(BIN)/python -m training.train_grouping
+
+# Rebuild the EN-ES bridge lexicon with Apertium (Debian's apertium-eng-spa; wordfreq in a throwaway venv).
+# The bot never needs Apertium: the lexicon it makes is committed.
+bridge-lexicon:
+	command -v apertium >/dev/null || (apt-get install -y -q apertium-eng-spa || sudo apt-get install -y -q apertium-eng-spa)
+	test -x $(VENV)-lexicon/bin/python || ($(PYTHON) -m venv $(VENV)-lexicon && $(VENV)-lexicon/bin/pip install --quiet wordfreq==3.1.1)
+	$(VENV)-lexicon/bin/python -m training.build_bridge_lexicon
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

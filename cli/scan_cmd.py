@@ -70,6 +70,7 @@ class ScanRow:
             "story_id": self.event.story.story_id,
             "duplicate_of": self.event.duplicate_of,
             "update": update,
+            "match": self.event.match.as_json() if self.event.match is not None else None,
             "summary": self.summary,
             "figures": [
                 {"value": _number(item["value"]), "text": item["text"], "what": item["what"]}

@@ -119,6 +119,8 @@ class EntryRow(Base):
     matched: Mapped[list[Any]] = mapped_column(JSON, default=list)
     figures: Mapped[list[Any]] = mapped_column(JSON, default=list)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # signature, to verify LSH candidates
+    # Why the entry joined its story (`StoryMatch.as_json`); NULL for a story's first entry.
+    match: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 Index("ix_entries_link", EntryRow.link)

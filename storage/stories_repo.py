@@ -196,6 +196,10 @@ class StoryMember:
     figures: list[Any]
     published_at: datetime | None
     first_seen_at: datetime
+    link: str | None
+    guid: str | None
+    language: str | None
+    topics: list[Any]
 
 
 async def load_story_members(
@@ -214,6 +218,10 @@ async def load_story_members(
                 EntryRow.figures,
                 EntryRow.published_at,
                 EntryRow.first_seen_at,
+                EntryRow.link,
+                EntryRow.guid,
+                EntryRow.language,
+                EntryRow.topics,
             )
             .where(EntryRow.story_id.in_(chunk))
             .order_by(EntryRow.id.desc())
@@ -300,6 +308,13 @@ async def assign_entries(session: AsyncSession, assignments: Sequence[tuple[int,
     """Set entries' story_id: (story_id, entry row id) pairs, one executemany UPDATE by primary key."""
     if assignments:
         await _execute_many(session, _ASSIGN_STORIES, assignments)
+
+
+async def record_matches(session: AsyncSession, matches: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Why each entry joined its story: (entry row id, `StoryMatch.as_json()`) pairs."""
+    if matches:
+        rows = [{"id": entry_id, "match": match} for entry_id, match in matches]
+        await session.execute(update(EntryRow), rows)
 
 
 async def refresh_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 """Deciding the story of each new entry of one feed poll: the store's candidates for the whole batch (exact
-copies, LSH bands, figure and name keys), then, entry by entry in publication order, an exact copy, a near
-copy or the same facts (`stories.cluster`) joins a story, or the entry starts one.
+copies, LSH bands, figure keys, and day-bucketed keys of names, rare title words and agency guids), then,
+entry by entry in publication order, an exact copy, a near copy, or the same-story model's verdict on the
+candidates' members (`stories.grouping`) joins a story, or the entry starts one.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from storage.story_records import figure_to_json, figures_from_json, story_from_
 from stories import cluster
 from stories.figure_match import figure_changes, merge_figures
 from stories.fingerprint import figure_value_key, minhash_from_bytes, names, similarity
-from stories.model import FigureChange, StoryCluster, StoryEventKind
-from stories.prepare import LEAD_CHARS, Prepared
+from stories.grouping.features import StoryView, compare, make_view
+from stories.grouping.model import SameStoryModel, load_model
+from stories.model import FigureChange, StoryCluster, StoryEventKind, StoryMatch
+from stories.prepare import LEAD_CHARS, Prepared, story_view
 
-# Same-facts comparisons per entry: the stories sharing the most figures with it.
+# Model comparisons per entry: the stories sharing the most lookup keys (figures, names, words) with it.
 MAX_FACT_CANDIDATES = 12
 MAX_MEMBERS_COMPARED = 8  # the story's latest entries: the first, its copies and its updates
 # A guid shorter than this without a scheme ("1234") is unique only within its feed.
@@ -52,10 +55,15 @@ class StoryState:
     first_entry_key: str | None
     created: bool = False
     # Each entry of the story: a new entry may tell the facts of any of them (the Spanish copy, the update).
-    members: list[cluster.StoryFacts] = field(default_factory=list)
+    # An entry of this batch stays `Prepared` until a later entry compares with it (`member_view`).
+    members: list[StoryView | Prepared] = field(default_factory=list)
     pending_key: int = 0  # for stories created in this batch: their key in the batch's index until inserted
     # When the current figures were reported (the latest update's entry); None = the first entry's time.
     figures_time: datetime | None = None
+
+
+def member_view(member: StoryView | Prepared) -> StoryView:
+    return story_view(member) if isinstance(member, Prepared) else member
 
 
 @dataclass(slots=True)
@@ -64,7 +72,7 @@ class Decision:
     entry_row_id: int
     state: StoryState
     kind: StoryEventKind
-    match: str | None  # None: the entry started the story
+    match: StoryMatch | None  # None: the entry started the story
     snapshot: StoryCluster  # the story as this entry left it (revision, figures); id filled after flush
     changes: tuple[FigureChange, ...] = ()
     bands: list[int] = field(default_factory=list)
@@ -150,12 +158,25 @@ async def load_story_states(session: AsyncSession, found: Candidates) -> dict[in
         states[story_id].figures_time = reported
     by_facts = {story_id for ids in found.figure_stories.values() for story_id in ids}
     for member in await stories_repo.load_story_members(session, by_facts):
-        lead = member.content if len(member.content) > len(member.summary) else member.summary
+        lead = (member.content if len(member.content) > len(member.summary) else member.summary)[:LEAD_CHARS]
+        facts = _stored_facts(member.title, lead, member.figures, member.published_at or member.first_seen_at)
         states[member.story_id].members.append(
-            _stored_facts(
-                member.title, lead[:LEAD_CHARS], member.figures, member.published_at or member.first_seen_at
+            make_view(
+                title=member.title,
+                lead=lead,
+                language=member.language,
+                time=facts.time,
+                link=member.link,
+                guid=member.guid,
+                names=names(f"{member.title}.\n{lead}"),
+                figures=facts.figures,
+                days=facts.days,
+                updating=cluster.lead_signals(f"{member.title}\n{lead}")[1],
+                topics=member.topics,
             )
         )
+    for state in states.values():
+        state.members.reverse()  # loaded newest first; compared oldest (the first report) first
     return states
 
 
@@ -178,6 +199,7 @@ class Batch:
         self._now = now
         self._local = Candidates()
         self._pending: list[StoryState] = []  # created in this batch; keyed -(index + 1) until inserted
+        self._model: SameStoryModel = load_model()
 
     @property
     def created(self) -> list[NewStoryRow]:
@@ -189,21 +211,21 @@ class Batch:
             return self._pending[-key - 1]
         return self._states.get(key)
 
-    def _exact(self, item: Prepared) -> StoryState | None:
+    def _exact(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         entry = item.entry
         guid = global_guid(entry.guid)
         for index in (self._found, self._local):
-            for table, key in (
-                (index.by_link, entry.link),
-                (index.by_guid, guid),
-                (index.by_hash, item.print.text_hash),
+            for table, key, reason in (
+                (index.by_link, entry.link, "same link"),
+                (index.by_guid, guid, "same guid"),
+                (index.by_hash, item.print.text_hash, "same text"),
             ):
                 story = table.get(key) if key else None
                 if story is not None and (state := self._state(story)) is not None:
-                    return state
+                    return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, (reason,))
         return None
 
-    def _near(self, item: Prepared) -> StoryState | None:
+    def _near(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         best: tuple[float, StoryState] | None = None
         compared: set[int] = set()  # an entry sharing several bands is compared once
         for index in (self._found, self._local):
@@ -221,50 +243,62 @@ class Batch:
                     score = similarity(item.print.signature, stored)
                     if score >= cluster.NEAR_DUPLICATE_SIMILARITY and (best is None or score > best[0]):
                         best = (score, state)
-        return best[1] if best is not None else None
+        if best is None:
+            return None
+        evidence = (f"near copy: {best[0]:.2f} of the text's word sequences alike",)
+        return best[1], StoryMatch(cluster.MatchKind.NEAR, best[0], evidence)
 
-    def _same_facts(self, item: Prepared) -> StoryState | None:
-        # Stories sharing the most figure keys first; only the best few are scored, so a common small
-        # number ("2") shared by dozens of stories costs nothing.
+    def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
+        # Stories sharing the most lookup keys first; only the best few are compared, so a common small
+        # number ("2") or word shared by dozens of stories costs nothing.
         shared: dict[int, int] = {}
         for index in (self._found, self._local):
             for key in (*item.print.figure_keys, *item.name_lookup):
                 for story_id in index.figure_stories.get(key, ()):
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
-        best: tuple[float, StoryState] | None = None
-        mine = cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days, item.updating)
+        best: tuple[float, StoryState, StoryMatch] | None = None
+        mine = story_view(item)
+        model = self._model
         for story_id in ranked:
             state = self._state(story_id)
-            if state is None or not cluster.within_window(item.time, state.facts.time, self._window):
+            if state is None or not state.members:
                 continue
-            same_topic = shares_topic(item.detection.topics, state.row.topics)
-            score = max(
-                cluster.score_facts(mine, member, same_topic=same_topic)
-                for member in (state.members or [state.facts])[-MAX_MEMBERS_COMPARED:]
-            )
-            if score >= cluster.SAME_FACTS_SCORE and (best is None or score > best[0]):
-                best = (score, state)
-        return best[1] if best is not None else None
+            if not cluster.within_window(item.time, state.facts.time, self._window):
+                continue
+            # The first report and the latest members: a translation of the first, a copy of the update.
+            members = state.members
+            compared = members if len(members) <= MAX_MEMBERS_COMPARED else [
+                members[0], *members[-(MAX_MEMBERS_COMPARED - 1):]
+            ]  # fmt: skip
+            for member in compared:
+                other = member_view(member)
+                if mine.guid_base is not None and mine.guid_base == other.guid_base:
+                    # The agency's own next version of the item (guid ":2", "?v=2"): certain, like a copy.
+                    evidence = ("same agency guid (another version)",)
+                    return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
+                pair = compare(mine, other)
+                if pair.ruled_out is not None:
+                    continue
+                probability = model.probability(pair.values)
+                if probability >= model.threshold and (best is None or probability > best[0]):
+                    best = (probability, state, StoryMatch(cluster.MatchKind.MODEL, probability,
+                                                           tuple(model.evidence(pair))))  # fmt: skip
+        return (best[1], best[2]) if best is not None else None
 
     def decide(self, item: Prepared, entry_row_id: int) -> Decision:
-        match = cluster.MatchKind.EXACT
-        state = self._exact(item)
-        if state is None:
-            match, state = cluster.MatchKind.NEAR, self._near(item)
-        if state is None:
-            match, state = cluster.MatchKind.FACTS, self._same_facts(item)
+        found = self._exact(item) or self._near(item) or self._same_story(item)
         if (
-            state is not None
-            and match != cluster.MatchKind.EXACT
-            and not cluster.may_update(item.time, state.facts.time, state.facts.figures, item.figures)
+            found is not None
+            and found[1].kind != cluster.MatchKind.EXACT
+            and not cluster.may_update(item.time, found[0].facts.time, found[0].facts.figures, item.figures)
         ):
-            state = None
-        if state is None:
+            found = None
+        if found is None:
             decision = self._new_story(item, entry_row_id)
         else:
-            decision = self._join(item, entry_row_id, state, match)
-        if decision.match != cluster.MatchKind.EXACT:
+            decision = self._join(item, entry_row_id, found[0], found[1])
+        if decision.match is None or decision.match.kind != cluster.MatchKind.EXACT:
             decision.bands = [*item.print.bands, *item.print.figure_keys, *item.name_keys]
         self._remember(item, decision)
         return decision
@@ -294,19 +328,19 @@ class Batch:
             facts=cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days),
             first_entry_key=entry.entry_id,
             created=True,
-            members=[cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days)],
+            members=[item],
             pending_key=-(len(self._pending) + 1),
         )
         self._pending.append(state)
         kind = StoryEventKind.NEW if detection.relevant else StoryEventKind.OFF_BEAT
         return Decision(item, entry_row_id, state, kind, None, story_from_row(row, tuple(item.figures)))
 
-    def _join(self, item: Prepared, entry_row_id: int, state: StoryState, match: str) -> Decision:
+    def _join(self, item: Prepared, entry_row_id: int, state: StoryState, match: StoryMatch) -> Decision:
         row = state.row
         detection = item.detection
         row.source_count = (row.source_count or 1) + 1
         state.facts.names = state.facts.names | item.print.names
-        state.members.append(cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days))
+        state.members.append(item)
         changes: tuple[FigureChange, ...] = ()
         # A copy older than the figures the story now shows (a late translation of the first report) is
         # not an update: it would turn 411 back into 326.

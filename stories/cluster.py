@@ -79,7 +79,7 @@ _DAYS = {fold(word): day for day, words in enumerate(_DAY_NAMES.split("|")) for 
 class MatchKind:
     EXACT = "exact"
     NEAR = "near"
-    FACTS = "facts"
+    MODEL = "model"
 
 
 @dataclass(slots=True)

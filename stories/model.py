@@ -133,6 +133,20 @@ class StoryCluster:
     relevant: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class StoryMatch:
+    """Why an entry joined a story: how ("exact" copy, "near" copy, or the same-story "model"), how sure
+    (1.0 for an exact copy, the shingle similarity of a near copy, the model's probability), and the evidence
+    a reporter can check ("shared figure 326 (deserters)", "title cosine 0.71 via translation")."""
+
+    kind: str
+    score: float
+    evidence: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {"kind": self.kind, "score": round(self.score, 3), "evidence": list(self.evidence)}
+
+
 @dataclass(slots=True)
 class StoryEvent:
     """What the pipeline decided for one new entry; delivery turns NEW/UPDATE into outbox rows."""
@@ -143,6 +157,7 @@ class StoryEvent:
     duplicate_of: str | None = None  # entry_id of the story's first entry
     changes: tuple[FigureChange, ...] = ()
     detection: Detection = field(default_factory=lambda: Detection(relevant=False))
+    match: StoryMatch | None = None  # None: the entry started its story
 
 
 class AlertKind(enum.StrEnum):

@@ -287,12 +287,15 @@ class StoryPipeline:
     ) -> None:
         bands: list[tuple[int, int, int]] = []
         assignments: list[tuple[int, int]] = []
+        matches: list[tuple[int, dict[str, Any]]] = []
         refreshed: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
         for decision in decisions:
             story_id = decision.state.row.id
             item = decision.prepared
             assignments.append((story_id, decision.entry_row_id))
+            if decision.match is not None:
+                matches.append((decision.entry_row_id, decision.match.as_json()))
             if item.entry.entry_id in refetched:
                 refreshed.append(
                     {
@@ -317,6 +320,7 @@ class StoryPipeline:
                     }
                 )
         await stories_repo.assign_entries(session, assignments)
+        await stories_repo.record_matches(session, matches)
         await stories_repo.refresh_entries(session, refreshed)
         await stories_repo.add_band_rows(session, bands)
         await stories_repo.add_revisions(session, revisions)
@@ -334,4 +338,5 @@ class StoryPipeline:
             duplicate_of=duplicate_of,
             changes=decision.changes,
             detection=decision.prepared.detection,
+            match=decision.match,
         )

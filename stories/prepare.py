@@ -14,6 +14,8 @@ from stories import cluster
 from stories.cleanup import clean_article, clean_text
 from stories.figures import extract_figures
 from stories.fingerprint import Fingerprint, fingerprint
+from stories.grouping.features import StoryView, guid_base, make_view
+from stories.grouping.terms import distinctive_terms, title_terms
 from stories.model import Detection, Entry, KeyFigure
 from stories.summarize import summarize
 
@@ -43,6 +45,7 @@ class Prepared:
     name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
     source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
     updating: bool = False  # the title or lead says a running count moved (`cluster.lead_signals`)
+    view: StoryView | None = None  # `story_view`, once needed
 
 
 def source_hash(entry: Entry) -> str:
@@ -82,6 +85,7 @@ def prepare_entry(
     printed = fingerprint(title, body, lead, figures)
     time = cleaned.published or now
     days, updating = cluster.lead_signals(f"{title}\n{lead}")
+    lookup = lookup_values(printed.names, title, cleaned.language, cleaned.guid)
     return Prepared(
         entry=cleaned,
         body=body,
@@ -91,11 +95,42 @@ def prepare_entry(
         print=printed,
         time=time,
         days=days,
-        # Only on-beat entries are found by names: off the beat, nobody is alerted about a missed copy.
-        name_keys=cluster.name_keys(printed.names, time) if detection.relevant else (),
-        name_lookup=(
-            cluster.name_keys(printed.names, time, cluster.NAME_KEY_DAYS) if detection.relevant else ()
-        ),
+        # Off-beat entries too: a story found to be on the beat later, and searches, need them folded.
+        name_keys=cluster.name_keys(lookup, time) if lookup else (),
+        name_lookup=cluster.name_keys(lookup, time, cluster.NAME_KEY_DAYS) if lookup else (),
         source_hash=source_hash(entry),
         updating=updating,
     )
+
+
+LOOKUP_TITLE_TERMS = 4  # a rewrite or translation keeps one of a headline's rarest words, bridged
+
+
+def lookup_values(
+    names: frozenset[str], title: str, language: str | None, guid: str | None
+) -> frozenset[str]:
+    """What the store finds candidate stories by, besides figures: the names, the rarest words of the title
+    (bridged to English, so a translation finds its original) and the agency guid without its version."""
+    words = distinctive_terms(title_terms(title, language), LOOKUP_TITLE_TERMS)
+    base = guid_base(guid)
+    return names | {f"~{word}" for word in words} | ({f"#{base}"} if base else set())
+
+
+def story_view(item: Prepared) -> StoryView:
+    """The entry as the same-story model compares it; worked out on first use (entries with no candidate
+    story never need it)."""
+    if item.view is None:
+        item.view = make_view(
+            title=item.entry.title,
+            lead=item.body[:LEAD_CHARS],
+            language=item.entry.language,
+            time=item.time,
+            link=item.entry.link,
+            guid=item.entry.guid,
+            names=item.print.names,
+            figures=tuple(item.figures),
+            days=item.days,
+            updating=item.updating,
+            topics=item.detection.topics,
+        )
+    return item.view

@@ -51,6 +51,7 @@ class EvalEntry:
     split: str = "dev"
     feed_guid: str | None = None  # as the agency's feed gives it (an update: the original's plus a version)
     real_link: str | None = None  # real headlines keep their link
+    origin: str = ""  # the data file's name
 
     @property
     def guid(self) -> str:
@@ -58,7 +59,9 @@ class EvalEntry:
 
     @property
     def link(self) -> str:
-        return self.real_link or f"https://{self.feed}.example.org/news/{self.id}"
+        # An agency's services share its site, as real ones do (afp.com/en/..., afp.com/es/...).
+        site = self.feed.rsplit("-", 1)[0]
+        return self.real_link or f"https://{site}.example/{self.language}/news/{self.id}"
 
 
 def split_of(story: str) -> str:
@@ -80,6 +83,7 @@ def load_dataset(data_dir: Path = DATA_DIR, split: str | None = None) -> list[Ev
             continue
         for item in tomllib.loads(path.read_text(encoding="utf-8")).get("entries", []):
             item["_folder"] = path.parent.name
+            item["_origin"] = path.name
             raw.append(item)
     by_id: dict[str, dict[str, object]] = {}
     for item in raw:
@@ -94,7 +98,9 @@ def load_dataset(data_dir: Path = DATA_DIR, split: str | None = None) -> list[Ev
 def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: dict[str, dict[str, str]],
            number: int) -> EvalEntry:  # fmt: skip
     original = by_id[str(item["copy_of"])] if "copy_of" in item else {}
-    copied = {key: value for key, value in original.items() if key not in ("guid", "link", "_folder")}
+    copied = {
+        key: value for key, value in original.items() if key not in ("guid", "link", "_folder", "_origin")
+    }
     merged = {**copied, **{key: value for key, value in item.items() if key != "copy_of"}}
     feed = str(merged["feed"])
     story = str(merged.get("story", merged["id"]))
@@ -124,6 +130,7 @@ def _build(item: dict[str, object], by_id: dict[str, dict[str, object]], feeds: 
         split=folder if folder in SPLITS else split_of(story),
         feed_guid=str(merged["guid"]) if merged.get("guid") else None,
         real_link=str(merged["link"]) if merged.get("link") else None,
+        origin=str(item["_origin"]),
     )
     if item.get("transform") == "curly":
         entry = replace(entry, title=curly(entry.title), summary=curly(entry.summary))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stories.cleanup import clean_text
@@ -73,11 +73,18 @@ def score_decisions(items: Sequence[EvalEntry], decided: Mapping[str, bool]) -> 
     return score
 
 
-def grouping_score(items: Sequence[EvalEntry], predicted_story: Mapping[str, object]) -> Score:
-    """Pairwise F1: a pair of entries is positive when both are in the same story."""
+def grouping_score(
+    items: Sequence[EvalEntry],
+    predicted_story: Mapping[str, object],
+    only: Callable[[EvalEntry, EvalEntry], bool] | None = None,
+) -> Score:
+    """Pairwise F1: a pair of entries is positive when both are in the same story. `only`: score just the
+    pairs it accepts (cross-language pairs, pairs with an update)."""
     scored = [item for item in items if item.id in predicted_story]
     score = Score()
     for left, right in itertools.combinations(scored, 2):
+        if only is not None and not only(left, right):
+            continue
         gold = left.story == right.story
         same = predicted_story[left.id] == predicted_story[right.id]
         if gold and same:

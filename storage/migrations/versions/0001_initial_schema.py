@@ -126,6 +126,7 @@ def upgrade() -> None:
         sa.Column("matched", sa.JSON(), nullable=False),
         sa.Column("figures", sa.JSON(), nullable=False),
         sa.Column("minhash", sa.LargeBinary(), nullable=True),
+        sa.Column("match", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["feed_id"], ["feeds.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["story_id"], ["stories.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),

@@ -1,0 +1,94 @@
+"""The fitted same-story model, read from `data/same_story_model.json` (fitted by `make train-grouping`; see
+MODEL_CARD.md): gradient-boosted decision trees of depth two over `features.FEATURES`, a few hundred
+comparisons per pair and no library at run time. Each tree is a list of nodes `[feature, threshold, left,
+right, value]` (a leaf has feature -1 and its value; a node sends `value <= threshold` left); the trees' sum
+plus the baseline is the log-odds that the pair tells one story.
+
+`why`: each tree's part of the log-odds is credited to the features on the path the pair took (the change
+of the expected value at each split, as in Saabas' attribution), so the evidence shown is the features that
+pushed the decision hardest towards "same story".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from stories.grouping.features import FEATURES, PairEvidence
+
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "same_story_model.json"
+EVIDENCE_SHOWN = 3
+LEAF = -1
+
+# feature, threshold, left, right, value (for a split node: the count-weighted mean of the leaves under it)
+Node = tuple[int, float, int, int, float]
+
+
+class ModelMismatch(ValueError):
+    """The model file was fitted on other features than this code computes: refit with make train-grouping."""
+
+
+@dataclass(frozen=True, slots=True)
+class SameStoryModel:
+    features: tuple[str, ...]
+    baseline: float
+    trees: tuple[tuple[Node, ...], ...]
+    threshold: float
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> SameStoryModel:
+        features = tuple(str(name) for name in data["features"])  # type: ignore[attr-defined]
+        if features != FEATURES:
+            raise ModelMismatch(f"model features {features} differ from the code's {FEATURES}")
+        trees = tuple(
+            tuple((int(f), float(t), int(left), int(right), float(v)) for f, t, left, right, v in tree)
+            for tree in data["trees"]  # type: ignore[attr-defined]
+        )
+        return cls(features, float(data["baseline"]), trees, float(data["threshold"]))  # type: ignore[arg-type]
+
+    def log_odds(self, values: list[float]) -> float:
+        total = self.baseline
+        for tree in self.trees:
+            node = tree[0]
+            while node[0] != LEAF:
+                node = tree[node[2] if values[node[0]] <= node[1] else node[3]]
+            total += node[4]
+        return total
+
+    def probability(self, values: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.log_odds(values)))))
+
+    def same_story(self, values: list[float]) -> bool:
+        return self.probability(values) >= self.threshold
+
+    def contributions(self, values: list[float]) -> list[float]:
+        """Each feature's share of the log-odds (beyond the trees' expected values), per feature."""
+        credit = [0.0] * len(self.features)
+        for tree in self.trees:
+            node = tree[0]
+            while node[0] != LEAF:
+                child = tree[node[2] if values[node[0]] <= node[1] else node[3]]
+                credit[node[0]] += child[4] - node[4]
+                node = child
+        return credit
+
+    def evidence(self, pair: PairEvidence, limit: int = EVIDENCE_SHOWN) -> list[str]:
+        """The notes of the features that pushed hardest towards "same story", strongest first."""
+        ranked = sorted(zip(self.contributions(pair.values), self.features, strict=True), reverse=True)
+        notes: list[str] = []
+        for contribution, name in ranked:
+            note = pair.notes.get(name)
+            if contribution <= 0 or not note or note in notes:
+                continue
+            notes.append(note)
+            if len(notes) == limit:
+                break
+        return notes
+
+
+@cache
+def load_model(path: Path = MODEL_FILE) -> SameStoryModel:
+    return SameStoryModel.from_json(json.loads(path.read_text(encoding="utf-8")))
