@@ -218,6 +218,23 @@ def export_trees(model: HistGradientBoostingClassifier) -> list[list[list[float]
     return trees
 
 
+def model_json(data: dict[str, Any]) -> str:
+    """The model file, laid out for review: one line per setting, per feature and per tree."""
+    lines = []
+    for key, value in data.items():
+        if key == "trees":
+            trees = ",\n".join(f"  {json.dumps(tree, separators=(',', ':'))}" for tree in value)
+            lines.append(f'"trees": [\n{trees}\n]')
+        elif isinstance(value, dict):
+            inner = ",\n".join(
+                f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()
+            )
+            lines.append(f"{json.dumps(key)}: {{\n{inner}\n}}")
+        else:
+            lines.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-card", action="store_true", help="do not rewrite MODEL_CARD.md")
@@ -267,7 +284,7 @@ def main() -> int:
     data["importance"] = {
         name: round(float(value), 4) for name, value in zip(FEATURES, importance, strict=True)
     }
-    MODEL_FILE.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    MODEL_FILE.write_text(model_json(data), encoding="utf-8")
     print(f"{len(train)} dev pairs ({int(y.sum())} same story), IDF over {documents} documents")
     print(f"threshold {threshold} for out-of-fold grouping precision ≥ {TARGET_PRECISION}: dev P {dev_p:.3f} "
           f"R {dev_r:.3f} (pair Brier {brier:.4f}); test P {test_p:.3f} R {test_r:.3f}")  # fmt: skip
