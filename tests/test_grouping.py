@@ -1,0 +1,246 @@
+"""Story grouping by the same-story model (`stories.grouping`), end to end through `bot.py scan --json`: the
+four kinds of copy that the hand-weighted score missed (another outlet's rewrite, the agency's translation
+both ways, an agency UPDATE under a versioned guid, a story with no figures told by two outlets), and two
+different stories of one town and day that must stay apart. The copy is fictional, written for these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from stories.grouping.bridge import bridge_available
+from stories.grouping.features import FEATURES, agency_of, compare, date_mentions, guid_base, make_view
+from stories.grouping.model import load_model
+from stories.grouping.terms import title_terms
+from stories.numerals import fold_text
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MONDAY = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Item:
+    slug: str
+    title: str
+    teaser: str
+    published: datetime
+    guid: str | None = None
+
+
+def write_feed(directory: Path, site: str, language: str, items: list[Item], name: str | None = None) -> Path:
+    """An agency's RSS feed: items link to its site (its services in other languages share the site)."""
+    rendered = "".join(
+        f"<item><title>{escape(item.title)}</title><link>https://{site}.example/{language}/{item.slug}</link>"
+        f'<guid isPermaLink="false">{escape(item.guid or f"{site}-{language}-{item.slug}")}</guid>'
+        f"<pubDate>{format_datetime(item.published, usegmt=True)}</pubDate>"
+        f"<description>{escape(item.teaser)}</description></item>"
+        for item in items
+    )
+    path = directory / f"{name or f'{site}-{language}'}.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{site}</title><link>https://{site}.example/</link><description>news</description>"
+        f"<language>{language}</language>{rendered}</channel></rss>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def scan(directory: Path, *feeds: Path) -> dict[str, dict[str, object]]:
+    """Rows of `bot.py scan --json` keyed by the item's slug (the last part of its link)."""
+    command = [sys.executable, str(PROJECT_ROOT / "bot.py"), "scan", "--json", *map(str, feeds)]
+    done = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    return {str(row["link"]).rsplit("/", 1)[1]: row for row in rows}
+
+
+def test_another_outlets_rewrite_hours_later_joins_the_story(tmp_path: Path) -> None:
+    wire = write_feed(tmp_path, "wire", "en", [Item(
+        "tibu-fuel",
+        "Colombian troops seize 9,200 gallons of Venezuelan fuel near Tibu",
+        "Colombian soldiers seized 9,200 gallons of smuggled Venezuelan gasoline hidden in tanker trucks on "
+        "a dirt road outside Tibu, in Norte de Santander, the army said on Monday.",
+        MONDAY,
+    )])  # fmt: skip
+    rewrite = write_feed(tmp_path, "borderdesk", "en", [Item(
+        "contraband-gasoline",
+        "Army finds tanker trucks of contraband gasoline on back road in Catatumbo",
+        "Soldiers stopped tanker trucks carrying thousands of gallons of Venezuelan gasoline smuggled across "
+        "the border on a rural road near Tibu, Norte de Santander, the Colombian army said.",
+        MONDAY + timedelta(hours=4),
+    )])  # fmt: skip
+    rows = scan(tmp_path, wire, rewrite)
+    assert rows["contraband-gasoline"]["story_id"] == rows["tibu-fuel"]["story_id"]
+    match = rows["contraband-gasoline"]["match"]
+    assert isinstance(match, dict) and match["kind"] == "model" and match["evidence"]
+    assert rows["tibu-fuel"]["match"] is None  # the first report started the story
+
+
+@pytest.mark.parametrize("first_language", ["en", "es"])
+def test_the_agencys_translation_joins_the_story_both_ways(tmp_path: Path, first_language: str) -> None:
+    english = Item(
+        "arauca-bridge",
+        "Colombia and Venezuela reopen José Antonio Páez bridge to trucks in Arauca",
+        "Cargo trucks crossed the José Antonio Páez bridge between Arauca and El Amparo on Monday for the "
+        "first time in two years, after both governments agreed to reopen it to freight.",
+        MONDAY,
+    )
+    spanish = Item(
+        "puente-arauca",
+        "Reabren el puente José Antonio Páez al paso de camiones entre Arauca y El Amparo",
+        "Los camiones de carga volvieron a cruzar el lunes el puente José Antonio Páez, entre Arauca y El "
+        "Amparo, por primera vez en dos años, tras un acuerdo de ambos gobiernos para reabrirlo.",
+        MONDAY,
+    )
+    later = timedelta(hours=2)
+    if first_language == "en":
+        spanish = Item(spanish.slug, spanish.title, spanish.teaser, MONDAY + later)
+    else:
+        english = Item(english.slug, english.title, english.teaser, MONDAY + later)
+    feeds = [write_feed(tmp_path, "agency", "en", [english]), write_feed(tmp_path, "agency", "es", [spanish])]
+    if first_language == "es":
+        feeds.reverse()
+    rows = scan(tmp_path, *feeds)
+    assert rows["arauca-bridge"]["story_id"] == rows["puente-arauca"]["story_id"]
+    joined = rows["puente-arauca" if first_language == "en" else "arauca-bridge"]["match"]
+    assert isinstance(joined, dict) and any("translation" in note for note in joined["evidence"])
+
+
+def test_an_agency_update_under_a_versioned_guid_is_the_storys_update(tmp_path: Path) -> None:
+    guid = "urn:newsml:wire.example:20260504:nWW4512X"
+    first = Item(
+        "arrests",
+        "Colombian police arrest 18 in raid on smuggling ring at Paraguachon",
+        "Police arrested 18 people suspected of smuggling Venezuelan cattle through the Paraguachon crossing "
+        "in La Guajira, the national police said on Monday.",
+        MONDAY,
+        guid,
+    )
+    update = Item(
+        "arrests-update",
+        "UPDATE 1-Arrests in Paraguachon smuggling raid rise to 27",
+        "The number of people arrested in a police raid on a cattle smuggling ring at the Paraguachon border "
+        "crossing rose to 27, up from 18 reported earlier, police said on Tuesday.",
+        MONDAY + timedelta(hours=20),
+        f"{guid}:2",
+    )
+    rows = scan(tmp_path, write_feed(tmp_path, "wire", "en", [first, update]))
+    assert rows["arrests-update"]["story_id"] == rows["arrests"]["story_id"]
+    assert rows["arrests-update"]["match"] == {
+        "kind": "exact",
+        "score": 1.0,
+        "evidence": ["same agency guid (another version)"],
+    }
+    changes = rows["arrests-update"]["update"]
+    assert isinstance(changes, dict) and any("18" in c and "27" in c for c in changes["changes"])
+
+
+def test_a_story_with_no_figures_told_by_two_outlets_is_one_story(tmp_path: Path) -> None:
+    agency = write_feed(tmp_path, "agency", "es", [Item(
+        "toque-ureña",
+        "Decretan toque de queda nocturno en Ureña tras ataque a un puesto de la Guardia Nacional",
+        "Las autoridades del Táchira decretaron un toque de queda nocturno en Ureña, fronteriza con Cúcuta, "
+        "después de que hombres armados atacaran un puesto de la Guardia Nacional Bolivariana.",
+        MONDAY,
+    )])  # fmt: skip
+    local = write_feed(tmp_path, "diario", "es", [Item(
+        "urena-noche",
+        "Ureña amanece bajo toque de queda después del ataque al puesto militar",
+        "Comercios cerrados y calles vacías en Ureña, Táchira, donde rige un toque de queda nocturno tras el "
+        "ataque armado contra un puesto de la Guardia Nacional junto a la frontera con Colombia.",
+        MONDAY + timedelta(hours=5),
+    )])  # fmt: skip
+    rows = scan(tmp_path, agency, local)
+    assert rows["urena-noche"]["story_id"] == rows["toque-ureña"]["story_id"]
+    assert not rows["urena-noche"]["figures"]
+
+
+def test_two_stories_of_one_town_and_day_stay_apart(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path, "wire", "en", [
+        Item(
+            "cucuta-bridge",
+            "Simon Bolivar bridge in Cucuta reopens to cars after repairs",
+            "Private cars crossed the Simon Bolivar bridge between Cucuta and San Antonio del Tachira again "
+            "on Monday after three weeks of repairs to its deck, Colombian migration officials said.",
+            MONDAY,
+        ),
+        Item(
+            "cucuta-cocaine",
+            "Colombian police seize 640 kilos of cocaine in Cucuta warehouse",
+            "Police seized 640 kilos of cocaine bound for Venezuela from a warehouse in Cucuta, near the "
+            "Simon Bolivar bridge, and arrested three men, officials said on Monday.",
+            MONDAY + timedelta(hours=3),
+        ),
+    ])  # fmt: skip
+    rows = scan(tmp_path, feed)
+    assert rows["cucuta-bridge"]["story_id"] != rows["cucuta-cocaine"]["story_id"]
+
+
+def test_guid_base_strips_only_an_agencys_version_suffix() -> None:
+    assert (
+        guid_base("urn:newsml:reuters.com:20260714:nL1N3XY0AB:2")
+        == "urn:newsml:reuters.com:20260714:nL1N3XY0AB"
+    )
+    assert guid_base("https://www.afp.com/en/news/abc123?v=2") == "https://www.afp.com/en/news/abc123"
+    assert guid_base("ap-7f3e2a-2") == guid_base("ap-7f3e2a-1") == "ap-7f3e2a"
+    # Another story's guid, not a version of this one:
+    assert guid_base("tag:wire.example,2026:story-7") != guid_base("tag:wire.example,2026:story-8")
+    assert guid_base("https://example.org/news/12") != guid_base("https://example.org/news/13")
+
+
+def test_agency_is_the_site_its_services_share() -> None:
+    assert (
+        agency_of("https://www.afp.com/es/noticias/x") == agency_of("https://www.afp.com/en/news/y") == "afp"
+    )
+    assert agency_of("https://www.bbc.co.uk/news/z") == "bbc"
+    assert agency_of(None) is None
+
+
+def test_dates_named_in_english_and_spanish() -> None:
+    assert date_mentions(fold_text("Colombia cerrará la frontera del 13 al 15 de marzo")) == {
+        (3, 13),
+        (3, 15),
+    }
+    assert date_mentions(fold_text("Colombia to close its border March 13-15")) == {(3, 13), (3, 15)}
+    assert date_mentions(fold_text("in March 2026, 40 crossed")) == frozenset()
+
+
+def test_the_bridge_makes_a_translation_share_words_with_its_original() -> None:
+    assert bridge_available()
+    english = set(title_terms("Venezuelan deserters cross the border bridge", "en"))
+    spanish = set(title_terms("Desertores venezolanos cruzan el puente fronterizo", "es"))
+    assert {"desert", "border", "bridg"} <= english & spanish
+    # Names are kept as written, not translated: "Boca de Grita" is a place, not a "mouth of shout".
+    assert "grita" in set(title_terms("Guardias abandonan su puesto en Boca de Grita", "es"))
+
+
+def test_the_shipped_model_matches_the_features_and_explains_itself() -> None:
+    model = load_model()
+    assert model.features == FEATURES
+    assert 0.5 <= model.threshold < 1.0
+
+    def view(title: str, lead: str, language: str, hours: float) -> object:
+        return make_view(title=title, lead=lead, language=language, time=MONDAY + timedelta(hours=hours),
+                         link=f"https://agency.example/{language}/x", guid=None, names=frozenset({"cucut"}),
+                         figures=(), days=frozenset(), updating=False,
+                         topics=("beat", "crossings"))  # fmt: skip
+
+    original = view(
+        "Venezuelan deserters cross into Cucuta", "Dozens of Venezuelan soldiers deserted.", "en", 0
+    )
+    translation = view("Desertores venezolanos cruzan a Cúcuta", "Decenas de soldados desertaron.", "es", 1)
+    unrelated = view("Peso gains as oil rises", "Markets rallied in Bogota on Monday.", "en", 30)
+    same = compare(translation, original)  # type: ignore[arg-type]
+    other = compare(unrelated, original)  # type: ignore[arg-type]
+    assert model.probability(same.values) > model.probability(other.values)
+    assert model.evidence(same)  # the notes of the features that pushed towards "same story"
