@@ -6,7 +6,6 @@ candidates' members (`stories.grouping`) joins a story, or the entry starts one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,13 +30,6 @@ MAX_FACT_CANDIDATES = 12
 MAX_MEMBERS_COMPARED = 8  # the story's latest entries: the first, its copies and its updates
 # A guid shorter than this without a scheme ("1234") is unique only within its feed.
 MIN_GLOBAL_GUID_LENGTH = 16
-
-
-def shares_topic(topics: Sequence[str], story_topics: Sequence[str] | None) -> bool:
-    """Whether an entry and a story share a sub-topic (the beat itself, listed first, is not one); entries
-    with no sub-topic (off the beat) are not told apart this way."""
-    mine, theirs = set(topics[1:]), set((story_topics or ())[1:])
-    return not mine or not theirs or bool(mine & theirs)
 
 
 def global_guid(guid: str | None) -> str | None:
