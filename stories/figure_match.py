@@ -13,6 +13,7 @@ what each figure contributes (value key, qualifier, stems, concepts, weight) is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -268,15 +269,22 @@ def _take(
 def figure_changes(old: Sequence[KeyFigure], new: Sequence[KeyFigure]) -> tuple[FigureChange, ...]:
     """What changed from the story's figures to an entry's: revised values of the same thing.
 
-    Figures that appear unchanged, or only on one side, are not changes.
+    Figures that appear unchanged, or only on one side, are not changes. A change is labelled in the
+    story's words (the first alert's language): a Spanish update to an English alert reads
+    "members of Venezuela's armed forces: 326 → 411" in the English alert's thread.
     """
     pairs, _ = revisions(figure_facts(old), figure_facts(new))
     return tuple(
-        FigureChange(what=after.what or before.what, old=before, new=after) for before, after in pairs
+        FigureChange(what=before.what or after.what, old=before, new=after) for before, after in pairs
     )
 
 
 def merge_figures(old: Sequence[KeyFigure], changes: Sequence[FigureChange]) -> tuple[KeyFigure, ...]:
-    """The story's figures after an update: revised values replace the old ones in place."""
-    replaced = {figure_value_key(change.old): change.new for change in changes if change.old and change.new}
+    """The story's figures after an update: revised values replace the old ones in place, keeping the story's
+    label of what they count (its language stays the first alert's)."""
+    replaced = {
+        figure_value_key(change.old): dataclasses.replace(change.new, what=change.old.what or change.new.what)
+        for change in changes
+        if change.old and change.new
+    }
     return tuple(replaced.get(figure_value_key(figure), figure) for figure in old)

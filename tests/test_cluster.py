@@ -227,3 +227,15 @@ def test_a_shared_proportion_is_weak_evidence_like_a_small_count() -> None:
     assert not is_distinctive(q(1 / 3, "One in three", "migrants"))
     assert is_distinctive(KeyFigure(value=0.5, text="0.5%", what="inflation", unit="%"))
     assert is_distinctive(KeyFigure(value=2.5, text="2.5 tonnes", what="cocaine"))
+
+
+def test_an_update_in_the_other_language_is_told_in_the_storys_words() -> None:
+    story = (fig(326, "members of Venezuela's armed forces"), fig(20, "deserters"))
+    spanish = (fig(411, "miembros de las fuerzas armadas de Venezuela"), fig(20, "desertores"))
+    changes = figure_changes(story, spanish)
+    assert [change.describe() for change in changes] == ["members of Venezuela's armed forces: 326 → 411"]
+    merged = merge_figures(story, changes)
+    assert [(f.value, f.what) for f in merged] == [
+        (411, "members of Venezuela's armed forces"),
+        (20, "deserters"),
+    ]
