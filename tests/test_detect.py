@@ -366,3 +366,65 @@ def test_another_border_where_migrants_go_next_does_not_veto_this_one(catalog: T
         "truckers lifted a blockade, Colombia's customs agency said; Venezuelan migrants were stranded.",
     )
     assert not detect(rumichaca, catalog).relevant
+
+
+@pytest.mark.parametrize(
+    ("exclusion", "title", "summary"),
+    [
+        (
+            "natural hazards",
+            "Strong earthquake rattles Cúcuta and Venezuela's San Cristóbal",
+            "The magnitude 5.9 quake, centered in Norte de Santander, was felt across the border in Táchira "
+            "state; no casualties were reported.",
+        ),
+        (
+            "natural hazards",
+            "Temporal deja cientos de damnificados en Maracaibo y La Guajira",
+            "Las lluvias torrenciales inundaron barrios de Maracaibo y de Maicao, en Colombia.",
+        ),
+        (
+            "sport and festivities in a border town",
+            "Ciclista colombiano gana la etapa en San Cristóbal, Táchira",
+            "El corredor colombiano se impuso en el esprint de la tercera etapa de la vuelta ciclística.",
+        ),
+        (
+            "sport and festivities in a border town",
+            "Thousands attend music festival in Cúcuta with Venezuelan and Colombian bands",
+            "The three-day festival at the city's stadium drew fans from both countries.",
+        ),
+        (
+            "nationwide measures for migrants",
+            "Colombia opens nationwide registration of Venezuelan migrants for work permits",
+            "Migration Colombia said Venezuelans living anywhere in the country can sign up online.",
+        ),
+    ],
+)
+def test_events_that_only_happen_near_the_border_stay_out(
+    catalog: TopicCatalog, exclusion: str, title: str, summary: str
+) -> None:
+    result = detect(entry(title, summary), catalog)
+    assert not result.relevant
+    assert any(reason.startswith(f"{exclusion}:") for reason in result.excluded_by)
+
+
+def test_a_disaster_that_sends_aid_across_a_crossing_stays_on_the_beat(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "Colombian aid for flood victims crosses into Zulia through Paraguachón",
+            "Twelve trucks with food for families hit by the floods crossed the border at Paraguachón.",
+        ),
+        catalog,
+    )
+    assert result.relevant
+
+
+def test_an_armed_group_in_a_colombian_border_region_is_on_the_beat(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "ELN ataca con explosivos la estación de policía de Tibú",
+            "La guerrilla atacó la estación en la madrugada; dos policías resultaron heridos en el Catatumbo.",
+        ),
+        catalog,
+    )
+    assert result.relevant
+    assert not result.excluded_by
