@@ -35,6 +35,7 @@ from runtime.platforms import PlatformRuntime, build_platform_runtimes
 from runtime.polling import PollingService
 from runtime.roles import Role
 from storage.db import create_engine, session_factory, upgrade_database
+from stories.grouping import REDUCED_MODE, warm_up
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
 
@@ -136,6 +137,8 @@ class WirewatchProcess:
                 await self.metrics_server.start()
                 log.info("metrics endpoint listening", port=self.metrics_server.bound_port)
             tasks.append(asyncio.create_task(self._write_beats(sessions, worker_id, stop), name="beats"))
+            if not warm_up():
+                log.warning(REDUCED_MODE)
             # Start-up objects (modules, models, topic index, ORM mappings) live as long as the process:
             # frozen, full collections stop re-scanning them, which took ~10% of the story pipeline's time.
             gc.collect()

@@ -196,6 +196,7 @@ class StoryMember:
     figures: list[Any]
     published_at: datetime | None
     first_seen_at: datetime
+    entry_id: int
     link: str | None
     guid: str | None
     language: str | None
@@ -218,6 +219,7 @@ async def load_story_members(
                 EntryRow.figures,
                 EntryRow.published_at,
                 EntryRow.first_seen_at,
+                EntryRow.id,
                 EntryRow.link,
                 EntryRow.guid,
                 EntryRow.language,

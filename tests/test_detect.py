@@ -422,7 +422,8 @@ def test_an_armed_group_in_a_colombian_border_region_is_on_the_beat(catalog: Top
     result = detect(
         entry(
             "ELN ataca con explosivos la estación de policía de Tibú",
-            "La guerrilla atacó la estación en la madrugada; dos policías resultaron heridos en el Catatumbo.",
+            "La guerrilla atacó la estación en la madrugada; dos policías resultaron heridos en el "
+            "Catatumbo.",
         ),
         catalog,
     )

@@ -240,7 +240,7 @@ def test_the_shipped_model_matches_the_features_and_explains_itself() -> None:
     )
     translation = view("Desertores venezolanos cruzan a Cúcuta", "Decenas de soldados desertaron.", "es", 1)
     unrelated = view("Peso gains as oil rises", "Markets rallied in Bogota on Monday.", "en", 30)
-    same = compare(translation, original)  # type: ignore[arg-type]
+    same = compare(translation, original, explain=True)  # type: ignore[arg-type]
     other = compare(unrelated, original)  # type: ignore[arg-type]
     assert model.probability(same.values) > model.probability(other.values)
     assert model.evidence(same)  # the notes of the features that pushed towards "same story"

@@ -10,7 +10,9 @@ IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`), and write the mo
    plain nodes for `stories.grouping.model`. Depth-two trees were chosen on dev over logistic regression
    (plain, binned and spline features): at out-of-fold pairwise precision 0.98 they keep about 0.65 of the
    same-story pairs where logistic regression keeps none (its top scores include lookalike stories). The
-   decision threshold is chosen on the decision the bot makes, not on lone pairs: dev entries are replayed
+   model learns from every candidate-like pair (off-beat ones too: more examples of what a rewrite looks
+   like), but the threshold is chosen on the decision the bot makes, on the pairs it compares, not on lone
+   pairs: dev entries are replayed
    in publication order, each joining the story whose member it matches best (`cluster_with`) with the
    out-of-fold probabilities (5 folds grouped by story, so no probability comes from a model that saw the
    pair), and the threshold is the lowest whose pairwise precision of the resulting stories is at least
@@ -68,6 +70,7 @@ class Pair:
     values: list[float]
     same: bool
     ruled_out: bool = False
+    offered: bool = True  # the bot itself would compare them (see `offered`)
 
 
 def background_documents() -> Iterator[tuple[str, str | None]]:
@@ -116,13 +119,21 @@ def prepare_all(items: list[EvalEntry]) -> list[Prepared]:
 
 
 def candidate_like(new: Prepared, old: Prepared) -> bool:
-    """Whether the store's indexed lookups would offer `old`'s story to `new` (see `stories.batch`)."""
+    """Whether the store's lookups could offer `old`'s story to `new`: a shared figure key, name, rare title
+    word or guid base (the bot looks up the last three between on-beat entries only: `offered`)."""
     if set(new.print.figure_keys) & set(old.print.figure_keys):
         return True
     a, b = story_view(new), story_view(old)
     if a.names & b.names or (a.guid_base and a.guid_base == b.guid_base):
         return True
     return bool(set(terms.distinctive_terms(a.title_vector, LOOKUP_TERMS)) & set(b.title_vector))
+
+
+def offered(new: Prepared, old: Prepared) -> bool:
+    """Whether the bot compares the pair: names, words and guids are stored and looked up for on-beat
+    entries only (`stories.prepare.lookup_values`), figure keys for all."""
+    both_on_beat = new.detection.relevant and old.detection.relevant
+    return both_on_beat or bool(set(new.print.figure_keys) & set(old.print.figure_keys))
 
 
 def make_pairs(items: list[EvalEntry]) -> list[Pair]:
@@ -135,8 +146,9 @@ def make_pairs(items: list[EvalEntry]) -> list[Pair]:
         if candidate_like(pnew, pold):
             evidence = compare(story_view(pnew), story_view(pold))
             pairs.append(
-                Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out is not None)
-            )
+                Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out is not None,
+                     offered(pnew, pold))
+            )  # fmt: skip
     return pairs
 
 
@@ -154,7 +166,7 @@ def cluster_with(
     the earlier entry it matches best, when that probability reaches `threshold`; else it starts one."""
     scores: dict[str, list[tuple[float, str]]] = {}
     for pair, probability in zip(pairs, probabilities, strict=True):
-        if not pair.ruled_out:
+        if pair.offered and not pair.ruled_out:
             scores.setdefault(pair.new.id, []).append((float(probability), pair.old.id))
     story: dict[str, int] = {}
     for item in sorted(items, key=lambda entry: entry.published):

@@ -148,14 +148,31 @@ class StoryView:
     facts: tuple[FigureFacts, ...]
     title_vector: dict[str, float]
     text_vector: dict[str, float]
-    grams: frozenset[str]
     days: frozenset[int]
     updating: bool
     subtopics: frozenset[str]
     word_mass: float = 0.0  # the IDF of its distinct words, summed: what `rare_word_overlap` divides by
     has_lead: bool = False  # a teaser or text besides the headline
-    dates: frozenset[tuple[int, int]] = frozenset()  # `date_mentions`
     title: str = field(default="", repr=False)
+    lead: str = field(default="", repr=False)
+    # Worked out when a pair is first compared (most candidates are dropped on word overlap before):
+    # the headline's and the text's terms, their character n-grams (`grams`), `date_mentions`.
+    headline_terms: list[str] = field(default_factory=list, repr=False)
+    terms: list[str] = field(default_factory=list, repr=False)
+    _grams: frozenset[str] | None = field(default=None, repr=False)
+    _dates: frozenset[tuple[int, int]] | None = field(default=None, repr=False)
+
+    @property
+    def grams(self) -> frozenset[str]:
+        if self._grams is None:
+            self._grams = char_grams(self.terms)
+        return self._grams
+
+    @property
+    def dates(self) -> frozenset[tuple[int, int]]:
+        if self._dates is None:
+            self._dates = date_mentions(fold_text(f"{self.title}\n{self.lead}"))
+        return self._dates
 
 
 def make_view(
@@ -175,11 +192,10 @@ def make_view(
     headline = title_terms(title, language)
     body = bridged_terms(lead, language)
     table, unseen = idf_table()
-    words = {*headline, *body}
+    terms = [*headline, *body]
     return StoryView(
-        word_mass=sum(table.get(word, unseen) for word in words),
+        word_mass=sum(table.get(word, unseen) for word in set(terms)),
         has_lead=bool(body),
-        dates=date_mentions(fold_text(f"{title}\n{lead}")),
         language=language,
         time=time,
         agency=agency_of(link),
@@ -188,12 +204,14 @@ def make_view(
         figures=figures,
         facts=figure_facts(figures),
         title_vector=tfidf(headline),
-        text_vector=tfidf([*headline, *body]),
-        grams=char_grams([*headline, *body]),
+        text_vector=tfidf(terms),
         days=days,
         updating=updating,
         subtopics=frozenset(topics[1:]),  # the beat itself, listed first, is shared by every on-beat entry
         title=title,
+        lead=lead,
+        headline_terms=headline,
+        terms=terms,
     )
 
 
@@ -271,8 +289,9 @@ def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], 
     return values, notes
 
 
-def compare(new: StoryView, old: StoryView) -> PairEvidence:
-    """The features of an entry (`new`) against one member of a story (`old`)."""
+def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvidence:
+    """The features of an entry (`new`) against one member of a story (`old`); with `explain`, also the
+    notes that say what each rests on (worked out only for the match the pipeline keeps)."""
     cross = 1.0 if new.language and old.language and new.language != old.language else 0.0
     text = cosine(new.text_vector, old.text_vector)
     title = cosine(new.title_vector, old.title_vector)
@@ -313,6 +332,9 @@ def compare(new: StoryView, old: StoryView) -> PairEvidence:
         # Homepage headlines alone (no teaser) say less: the same overlap means less than between leads.
         "headline_only": float(not (new.has_lead and old.has_lead)),
     }
+    ruled_out = RULED_OUT_OTHER_DAY if values["other_day_named"] and not values["other_date"] else None
+    if not explain:
+        return PairEvidence([values[name] for name in FEATURES], {}, ruled_out)
     via = " via translation" if cross else ""
     notes["title_cosine"] = f"title cosine {title:.2f}{via}"
     notes["text_cosine"] = f"text cosine {text:.2f}{via}"
@@ -339,5 +361,4 @@ def compare(new: StoryView, old: StoryView) -> PairEvidence:
     notes["figures_conflict"] = "their figures differ"
     notes["figures_near"] = "counts within reach of a revision"
     notes["figures_missing"] = "no figures to compare"
-    ruled_out = RULED_OUT_OTHER_DAY if values["other_day_named"] and not values["other_date"] else None
     return PairEvidence([values[name] for name in FEATURES], notes, ruled_out)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -31,12 +32,35 @@ class ModelMismatch(ValueError):
     """The model file was fitted on other features than this code computes: refit with make train-grouping."""
 
 
+def _tree_source(tree: tuple[Node, ...], index: int = 0) -> str:
+    feature, threshold, left, right, value = tree[index]
+    if feature == LEAF:
+        return repr(value)
+    return (
+        f"({_tree_source(tree, left)} if v[{feature}] <= {threshold!r} else {_tree_source(tree, right)})"
+    )
+
+
+def _compile(baseline: float, trees: tuple[tuple[Node, ...], ...]) -> Callable[[list[float]], float]:
+    """The trees as one Python expression (nested conditionals, summed): the same log-odds as walking the
+    nodes, about eight times faster, which matters at thousands of pairs a second. The source is built
+    from numbers only, so nothing in the model file can inject code."""
+    body = " + ".join([repr(baseline), *(_tree_source(tree) for tree in trees)])
+    namespace: dict[str, object] = {}
+    exec(f"def log_odds(v):\n    return {body}\n", namespace)
+    return namespace["log_odds"]  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class SameStoryModel:
     features: tuple[str, ...]
     baseline: float
     trees: tuple[tuple[Node, ...], ...]
     threshold: float
+    _compiled: Callable[[list[float]], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", _compile(self.baseline, self.trees))
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SameStoryModel:
@@ -50,6 +74,10 @@ class SameStoryModel:
         return cls(features, float(data["baseline"]), trees, float(data["threshold"]))  # type: ignore[arg-type]
 
     def log_odds(self, values: list[float]) -> float:
+        return self._compiled(values)
+
+    def walked_log_odds(self, values: list[float]) -> float:
+        """`log_odds` by walking the nodes: what the compiled expression must equal (tests)."""
         total = self.baseline
         for tree in self.trees:
             node = tree[0]

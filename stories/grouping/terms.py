@@ -83,33 +83,37 @@ def _title_case(text: str) -> bool:
     return len(words) >= 3 and sum(word[0].isupper() for word in words) >= TITLE_CASE_SHARE * len(words)
 
 
+@lru_cache(maxsize=200_000)
+def _token_terms(raw: str, language: str | None, name: bool) -> tuple[str, ...]:
+    """The terms of one word as written (cached: the same words recur in every entry)."""
+    word = fold(raw).replace("’", "'")
+    if len(word) < MIN_WORD or word in NUMBER_WORDS:
+        return ()
+    spanish = language == "es"
+    if name:
+        found = [word.split("'")[0][:TERM_LETTERS]]
+        if spanish and (english := to_english(word)):
+            # "Cruz Roja" is also "Red Cross": the translation joins the name, never replaces it.
+            found.extend(english_term(item) for item in english if item not in STOP_EN)
+        return tuple(found)
+    if word in _STOP.get(language or "en", STOP_EN):
+        return ()
+    if spanish:
+        return _spanish_terms(word)
+    return (english_term(word.split("'")[0]),)
+
+
 def bridged_terms(text: str, language: str | None, *, ignore_case: bool = False) -> list[str]:
     """The terms of a text (see the module docstring). `ignore_case`: capitals are no sign of a name (a
-    headline in Title Case)."""
-    spanish = language == "es"
-    stop = _STOP.get(language or "en", STOP_EN)
+    headline in Title Case). A capitalised word is a name inside a sentence, not at its start (unless it is
+    all capitals, an acronym)."""
     terms: list[str] = []
-    previous_end = 0
-    for match in _TOKEN.finditer(text):
-        raw = match.group()
-        start = match.start()
-        sentence_start = previous_end == 0 or bool(_SENTENCE_END.search(text, previous_end, start))
-        previous_end = match.end()
-        word = fold(raw).replace("’", "'")
-        if len(word) < MIN_WORD or word in NUMBER_WORDS:
-            continue
-        name = not ignore_case and raw[0].isupper() and (not sentence_start or raw.isupper())
-        if name:
-            terms.append(word.split("'")[0][:TERM_LETTERS])
-            if spanish and (english := to_english(word)):
-                # "Cruz Roja" is also "Red Cross": the translation joins the name, never replaces it.
-                terms.extend(english_term(item) for item in english if item not in STOP_EN)
-        elif word in stop:
-            continue
-        elif spanish:
-            terms.extend(_spanish_terms(word))
-        else:
-            terms.append(english_term(word.split("'")[0]))
+    for sentence in _SENTENCE_END.split(text):
+        first = True
+        for raw in _TOKEN.findall(sentence):
+            name = not ignore_case and raw[0].isupper() and (not first or raw.isupper())
+            first = False
+            terms.extend(_token_terms(raw, language, name))
     return terms
 
 
@@ -150,11 +154,16 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(value * b[term] for term, value in a.items() if term in b)
 
 
+@lru_cache(maxsize=100_000)
+def _term_grams(term: str) -> tuple[str, ...]:
+    padded = f" {term} "
+    return tuple(padded[i : i + CHAR_GRAM] for i in range(max(1, len(padded) - CHAR_GRAM + 1)))
+
+
 def char_grams(terms: Iterable[str]) -> frozenset[str]:
     grams: set[str] = set()
-    for term in terms:
-        padded = f" {term} "
-        grams.update(padded[i : i + CHAR_GRAM] for i in range(max(1, len(padded) - CHAR_GRAM + 1)))
+    for term in set(terms):
+        grams.update(_term_grams(term))
     return frozenset(grams)
 
 

@@ -69,6 +69,12 @@ def with_update(left: EvalEntry, right: EvalEntry) -> bool:
     return "update" in (left.kind, right.kind)
 
 
+def on_beat(left: EvalEntry, right: EvalEntry) -> bool:
+    """Pairs of on-beat entries: the stories alerts are about (off the beat, copies are folded only when
+    they share figures or most of their words)."""
+    return left.relevant and right.relevant
+
+
 def main() -> int:
     catalog = load_topics(DEFAULT_TOPICS_FILE)
     everything = load_dataset()
@@ -81,8 +87,8 @@ def main() -> int:
         spanish = sum(item.language == "es" for item in items)
         stories = Counter(item.story for item in items)
         pairs = sum(count * (count - 1) // 2 for count in stories.values())
-        on_beat = sum(item.relevant for item in items)
-        print(f"{name}: {len(items)} entries ({spanish} Spanish), {on_beat} on the "
+        beat_count = sum(item.relevant for item in items)
+        print(f"{name}: {len(items)} entries ({spanish} Spanish), {beat_count} on the "
               f"beat, {sum(count > 1 for count in stories.values())} stories with several entries, {pairs} "
               "same-story pairs")  # fmt: skip
     print("The split is by story; dev is tuned and trained on, test is frozen: its details are not printed.")
@@ -102,6 +108,7 @@ def main() -> int:
         else:
             stories = {key: _story_key(row) for key, row in scanned.items()}
             rows["grouping"] = grouping_score(items, stories)
+            rows["grouping, on-beat pairs"] = grouping_score(items, stories, on_beat)
             rows["grouping, cross-language pairs"] = grouping_score(items, stories, cross_language)
             rows["grouping, pairs with an update"] = grouping_score(items, stories, with_update)
             rows["key figures"] = figure_score(items, {key: _figures(row) for key, row in scanned.items()})
