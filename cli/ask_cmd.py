@@ -20,11 +20,12 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import load_settings
-from handlers.news import NewsService
-from handlers.render_text import render_reply
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.console.render import render_reply
+from handlers.news.service import NewsService
+from handlers.news.views import NewsReply
 from storage.db import open_store, session_factory
 from stories.topics import load_topics
+from values.chat import Caller, ChannelRef
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,7 +14,6 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings, load_settings
@@ -159,7 +158,7 @@ def remove_feed(
         if feed is None:
             return False
         if purge:
-            await session.execute(delete(FeedRow).where(FeedRow.id == feed.id))
+            await feeds_repo.purge_feed(session, feed)
         else:
             feed.enabled, feed.disabled_reason = False, REMOVED_BY_EDITOR
             feed.lease_owner = feed.lease_until = None

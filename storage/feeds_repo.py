@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FeedRow
@@ -203,6 +203,17 @@ async def list_feeds(session: AsyncSession, *, include_disabled: bool = True) ->
     if not include_disabled:
         query = query.where(FeedRow.enabled.is_(True))
     return (await session.scalars(query)).all()
+
+
+async def feed_languages(session: AsyncSession) -> list[str]:
+    """The language codes the feeds are in, lower-cased and sorted (what `lang:` can find)."""
+    rows = await session.execute(select(FeedRow.language).where(FeedRow.language.is_not(None)).distinct())
+    return sorted({str(code).lower() for code in rows.scalars() if code})
+
+
+async def purge_feed(session: AsyncSession, feed: FeedRow) -> None:
+    """Delete a feed and, through the foreign keys, everything stored from it (cannot be undone)."""
+    await session.execute(delete(FeedRow).where(FeedRow.id == feed.id))
 
 
 def health_of(feed: FeedRow) -> FeedHealth:

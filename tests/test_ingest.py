@@ -19,7 +19,6 @@ from config.settings import DEFAULT_TOPICS_FILE, Settings, load_settings
 from delivery.sender import DeliverySender
 from feeds.schedule import FeedPoller
 from feeds.sources import sync_feeds_file
-from handlers.views import ChannelRef
 from runtime.ingest import Ingestor
 from storage import channels_repo
 from storage.db import create_engine, session_factory, upgrade_database
@@ -28,6 +27,7 @@ from stories.model import Alert, AlertKind, PostedMessage
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
 from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
+from values.chat import ChannelRef
 
 # Three different border events: the pipeline must keep them apart as three stories.
 BORDER_STORIES = {

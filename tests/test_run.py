@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from config.settings import ConfigurationError, load_settings
 from feeds.schedule import TickSummary
-from handlers.console import build_console_runtime
+from handlers.console.runtime import build_console_runtime
 from runtime.polling import PollingService
 from runtime.process import WirewatchProcess
 from runtime.roles import Role

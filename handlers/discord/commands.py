@@ -1,7 +1,7 @@
 """The `/news` and `/newsadmin` application commands: typed options in, the command layer's line out.
 
 This module only converts. Each subcommand rebuilds the text line the command layer reads
-(`mute migration-refugees for 2h`, see `handlers.discord_lines`), calls
+(`mute migration-refugees for 2h`, see `handlers.discord.lines`), calls
 `NewsService.handle(line, caller, channel)` and renders the `NewsReply` as an embed. Answers are
 ephemeral unless the reply says otherwise. An answer not ready within `defer_after` seconds is deferred
 ("thinking…", well inside Discord's 3-second limit) and sent as a follow-up when it is.
@@ -24,10 +24,11 @@ import discord
 from discord import app_commands
 
 from errors import CommandError
-from handlers.discord_embeds import reply_embed
-from handlers.discord_lines import latest_line, mute_line, search_line, simple_line, topic_line
-from handlers.help_text import COMMAND_NAMES
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.discord.embeds import reply_embed
+from handlers.discord.lines import latest_line, mute_line, search_line, simple_line, topic_line
+from handlers.news.help_text import COMMAND_NAMES
+from handlers.news.views import NewsAnswerer, NewsReply
+from values.chat import Caller, ChannelRef
 
 PLATFORM = "discord"
 DEFER_AFTER_SECONDS = 1.5  # Discord allows 3 s for the first response; leave room for the round trip
@@ -45,12 +46,6 @@ SHARED_BELOW = "Done: the answer is posted in the channel."
 FAILURE = "Sorry, something went wrong on our side answering that. Please try again in a minute."
 
 log = logging.getLogger(__name__)
-
-
-class NewsAnswerer(Protocol):
-    """What the adapter needs from `handlers.news.NewsService`."""
-
-    async def handle(self, text: str, caller: Caller, channel: ChannelRef) -> NewsReply: ...
 
 
 class TopicNames(Protocol):

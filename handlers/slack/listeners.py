@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -17,7 +17,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from errors import CommandError
-from handlers.slack_blocks import (
+from handlers.news.views import NewsAnswerer, NewsReply
+from handlers.slack.blocks import (
     ACTION_MUTE_TOPIC,
     ACTION_RELATED,
     ACTION_SHARE,
@@ -25,8 +26,8 @@ from handlers.slack_blocks import (
     render_refusal,
     render_reply,
 )
-from handlers.slack_editors import EditorPolicy
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.slack.editors import EditorPolicy
+from values.chat import Caller, ChannelRef
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,11 @@ NOT_EDITOR_TEXT = (
 )
 
 
-class NewsHandler(Protocol):
-    async def handle(self, text: str, caller: Caller, channel: ChannelRef) -> NewsReply: ...
-
-
 class SlackListeners:
     """Registers the listeners on an `AsyncApp`; one instance per app."""
 
     def __init__(
-        self, news: NewsHandler, editors: EditorPolicy, *, ack_budget: float = DEFAULT_ACK_BUDGET
+        self, news: NewsAnswerer, editors: EditorPolicy, *, ack_budget: float = DEFAULT_ACK_BUDGET
     ) -> None:
         self._news = news
         self._editors = editors

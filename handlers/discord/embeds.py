@@ -14,7 +14,7 @@ from datetime import datetime
 
 import discord
 
-from handlers.views import NewsReply, StoryLine, Table
+from handlers.news.views import NewsReply, StoryLine, Table
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 TITLE_LIMIT = 256

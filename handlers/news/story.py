@@ -7,21 +7,18 @@ in the order the news told it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from errors import CommandError
-from handlers.news_common import DEFAULT_RESULTS, Command, CommandFamily, clock_text, hit_line, story_line
-from handlers.news_search import parse_search
-from handlers.views import Caller, ChannelRef, NewsReply, ReplySection, StoryLine, Table
-from storage.models import EntryRow, FeedRow, StoryRevisionRow, StoryRow
+from handlers.news.common import DEFAULT_RESULTS, Command, CommandFamily, clock_text, hit_line, story_line
+from handlers.news.search import parse_search
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
+from storage import story_reads
 from storage.search import search_stories
 from storage.story_records import figures_from_json
 from stories.model import FigureChange
+from values.chat import Caller, ChannelRef
 
 FIGURE_ROWS = 40
 
@@ -40,22 +37,6 @@ def _change_line(change: Any) -> str | None:
     return FigureChange(what=what, old=old[0] if old else None, new=new[0] if new else None).describe()
 
 
-async def _figure_history(
-    session: AsyncSession, story_ids: Sequence[int]
-) -> list[tuple[StoryRevisionRow, datetime]]:
-    """Each revision of these stories with when its figures were reported: the publication time of the
-    entry that brought it, else when it was stored (a scanned archive is stored long after)."""
-    if not story_ids:
-        return []
-    result = await session.execute(
-        select(StoryRevisionRow, EntryRow.published_at)
-        .outerjoin(EntryRow, EntryRow.id == StoryRevisionRow.entry_id)
-        .where(StoryRevisionRow.story_id.in_(list(story_ids)))
-        .order_by(StoryRevisionRow.story_id, StoryRevisionRow.revision)
-    )
-    return [(revision, published or revision.created_at) for revision, published in result.all()]
-
-
 class StoryCommands(CommandFamily):
     """`story` and `figures`."""
 
@@ -70,21 +51,14 @@ class StoryCommands(CommandFamily):
             )
         story_id = int(token)
         async with self.sessions() as session:
-            story = await session.get(StoryRow, story_id)
+            story = await story_reads.get_story(session, story_id)
             if story is None:
                 raise CommandError(
                     f"There is no story #{story_id}. Search for it to find its number.",
                     example="/news venezuela",
                 )
-            entries = (
-                await session.execute(
-                    select(EntryRow, FeedRow.name)
-                    .join(FeedRow, FeedRow.id == EntryRow.feed_id)
-                    .where(EntryRow.story_id == story_id)
-                    .order_by(EntryRow.first_seen_at, EntryRow.id)
-                )
-            ).all()
-            revisions = await _figure_history(session, [story_id])
+            entries = await story_reads.story_sources(session, story_id)
+            revisions = await story_reads.figure_history(session, [story_id])
         sources = tuple(
             StoryLine(
                 story_id=story_id,
@@ -135,7 +109,7 @@ class StoryCommands(CommandFamily):
         async with self.sessions() as session:
             hits = await search_stories(session, query, now, limit=DEFAULT_RESULTS, topics=topics)
             story_ids = [h.story_id for h in hits]
-            revisions = await _figure_history(session, story_ids)
+            revisions = await story_reads.figure_history(session, story_ids)
         seen: set[tuple[int, str, str]] = set()
         rows: list[tuple[datetime, str, str, str]] = []
         with_history = {revision.story_id for revision, _ in revisions}

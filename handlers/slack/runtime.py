@@ -11,7 +11,6 @@ Every SDK client gets SLACK_API_BASE_URL (GovSlack, a proxy, or the test fake).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,18 +26,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config.settings import ConfigurationError, Settings
-from handlers.slack_clients import (
+from handlers.news.channel import subscribe_alert_channel
+from handlers.news.topics import TopicCatalog, catalog_or_file
+from handlers.news.views import NewsAnswerer
+from handlers.slack.clients import (
     ClientSource,
     InstalledClients,
     SingleTokenClients,
     api_base_url,
     make_client,
 )
-from handlers.slack_editors import EditorList, EditorPolicy
-from handlers.slack_listeners import DEFAULT_ACK_BUDGET, NewsHandler, SlackListeners
-from handlers.slack_poster import RATE_LIMIT_ERRORS, TRANSIENT_ERRORS, SlackPoster
-from handlers.views import ChannelRef
-from storage import channels_repo
+from handlers.slack.editors import EditorList, EditorPolicy
+from handlers.slack.listeners import DEFAULT_ACK_BUDGET, SlackListeners
+from handlers.slack.poster import RATE_LIMIT_ERRORS, TRANSIENT_ERRORS, SlackPoster
+from values.chat import ChannelRef
+from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +59,6 @@ OAUTH_STATE_SECONDS = 600
 GOVSLACK_AUTHORIZE_URL = "https://slack-gov.com/oauth/v2/authorize"
 
 
-def beat_topic_name(news: Any, settings: Settings) -> str:
-    """The beat's topic name, from the command layer's catalog or else the topics file."""
-    catalog = getattr(news, "catalog", None) or getattr(news, "_catalog", None)
-    if catalog is None:
-        from stories.topics import load_topics  # the detection area's module; only needed here
-
-        catalog = load_topics(settings.topics_file)
-    return str(catalog.beat.name)
-
-
 class SlackRuntime:
     """See "Runtime wiring contracts" in docs/architecture.md."""
 
@@ -75,9 +67,10 @@ class SlackRuntime:
     def __init__(
         self,
         settings: Settings,
-        news: NewsHandler,
+        news: NewsAnswerer,
         sessions: async_sessionmaker[AsyncSession],
         *,
+        catalog: TopicCatalog | None = None,
         http_host: str = "0.0.0.0",
         ack_budget: float = DEFAULT_ACK_BUDGET,
         rate_limit_retries: int = 1,
@@ -88,6 +81,7 @@ class SlackRuntime:
         self._settings = settings
         self._news = news
         self._sessions = sessions
+        self._catalog = catalog
         self._http_host = http_host
         self._ack_budget = ack_budget
         self._base_url = api_base_url(settings.slack_api_base_url)
@@ -229,11 +223,14 @@ class SlackRuntime:
                 "slack: SLACK_ALERT_CHANNEL is ignored with OAuth installs; use /news subscribe there"
             )
             return
-        topic = beat_topic_name(self._news, self._settings)
-        now = datetime.now(UTC)
-        async with self._sessions() as session, session.begin():
-            row = await channels_repo.ensure_channel(session, ChannelRef("slack", channel, self.team_id), now)
-            added = await channels_repo.subscribe(session, row.id, topic, "SLACK_ALERT_CHANNEL", now)
+        topic = catalog_or_file(self._catalog, self._settings.topics_file).beat.name
+        added = await subscribe_alert_channel(
+            self._sessions,
+            ChannelRef("slack", channel, self.team_id),
+            topic,
+            by="SLACK_ALERT_CHANNEL",
+            now=utc_now(),
+        )
         if added:
             log.info("slack: subscribed %s to %s", channel, topic)
 
@@ -271,7 +268,8 @@ async def _create_tables(
 
 
 def build_slack_runtime(
-    settings: Settings, news: NewsHandler, sessions: async_sessionmaker[AsyncSession], **options: Any
+    settings: Settings, news: NewsAnswerer, sessions: async_sessionmaker[AsyncSession], **options: Any
 ) -> SlackRuntime:
-    """The Slack runtime for `bot.py run`; keyword options are for tests (host, ack budget, retries)."""
+    """The Slack runtime for `bot.py run`: `catalog=` is the topic catalog (TOPICS_FILE's when not given);
+    the other keyword options are for tests (host, ack budget, retries)."""
     return SlackRuntime(settings, news, sessions, **options)

@@ -1,7 +1,9 @@
 """What a channel is alerted about: `/news topics`, `mute`/`unmute` and `subscribe`/`unsubscribe`.
 
 Also words the notice a channel gets when a mute ends (`mute_ended_notice`), which `/news unmute` answers with
-and delivery posts when a timed mute runs out, so both read the same.
+and delivery posts when a timed mute runs out (`runtime/` hands it to the sender), so both read the same;
+and subscribes the alert channel an adapter is configured with (`subscribe_alert_channel`), the one way every
+adapter does it.
 """
 
 from __future__ import annotations
@@ -9,17 +11,16 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errors import CommandError
-from handlers.durations import describe_duration, next_clock_time, parse_date, parse_duration
-from handlers.news_common import Command, CommandFamily, clock_text
-from handlers.news_digest import DEFAULT_DIGEST, MAX_DIGEST
-from handlers.news_topics import retyped
-from handlers.views import Caller, ChannelRef, NewsReply, Table
+from handlers.news.common import Command, CommandFamily, clock_text
+from handlers.news.digest import DEFAULT_DIGEST, MAX_DIGEST
+from handlers.news.durations import describe_duration, next_clock_time, parse_date, parse_duration
+from handlers.news.topics import retyped
+from handlers.news.views import NewsReply, Table
 from storage import channels_repo
-from storage.models import ChannelRow
+from values.chat import Caller, ChannelRef
 
 
 def mute_ended_notice(topic: str, skipped: int, *, muted_for: timedelta | None = None) -> str:
@@ -50,12 +51,15 @@ def _changed(kind: str, title: str, text: str, now: datetime, *, examples: tuple
     return NewsReply(kind=kind, title=title, text=text, examples=examples, ephemeral=False, generated_at=now)
 
 
-async def _channel_row(session: AsyncSession, channel: ChannelRef) -> ChannelRow | None:
-    """The channel's stored row; None for a channel no command or alert has touched yet."""
-    query = select(ChannelRow).where(
-        ChannelRow.platform == channel.platform, ChannelRow.external_id == channel.external_id
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+async def subscribe_alert_channel(
+    sessions: async_sessionmaker[AsyncSession], channel: ChannelRef, topic: str, *, by: str, now: datetime
+) -> bool:
+    """Subscribe the channel an adapter is configured to alert (SLACK_ALERT_CHANNEL, DISCORD_ALERT_CHANNEL,
+    the console's) to `topic`, the beat, when it starts listening; False when it already was. Other
+    channels are subscribed by their editors with `/news subscribe`."""
+    async with sessions() as session, session.begin():
+        row = await channels_repo.ensure_channel(session, channel, now)
+        return await channels_repo.subscribe(session, row.id, topic, by, now)
 
 
 class ChannelCommands(CommandFamily):
@@ -72,7 +76,7 @@ class ChannelCommands(CommandFamily):
 
     async def _topics(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         async with self.sessions() as session:
-            row = await _channel_row(session, channel)
+            row = await channels_repo.find_channel(session, channel)
             mutes = (
                 {m.topic: m for m in await channels_repo.active_mutes(session, row.id, now)} if row else {}
             )
@@ -153,7 +157,7 @@ class ChannelCommands(CommandFamily):
     async def _unmute(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         topic = self.topics.resolve(rest, command="unmute")
         async with self.sessions() as session, session.begin():
-            row = await _channel_row(session, channel)
+            row = await channels_repo.find_channel(session, channel)
             removed = await channels_repo.unmute(session, row.id, topic.name) if row else None
         if removed is None:
             # Nothing changed, so only the caller needs to see it.
@@ -185,7 +189,7 @@ class ChannelCommands(CommandFamily):
     async def _unsubscribe(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         topic = self.topics.resolve(rest, command="unsubscribe")
         async with self.sessions() as session, session.begin():
-            row = await _channel_row(session, channel)
+            row = await channels_repo.find_channel(session, channel)
             removed = await channels_repo.unsubscribe(session, row.id, topic.name) if row else False
         text = (
             f"This channel no longer gets alerts on `{topic.name}`."

@@ -2,7 +2,7 @@
 stored stories become the `StoryLine`s of a reply.
 
 The families (`news_search`, `news_story`, `news_digest`, `news_channel`, `news_feeds`) each subclass
-`CommandFamily`; `handlers.news.NewsService` routes each verb to the command a family lists for it.
+`CommandFamily`; `handlers.news.service.NewsService` routes each verb to the command a family lists for it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.news_topics import TopicResolver
-from handlers.views import Caller, ChannelRef, NewsReply, StoryLine
+from handlers.news.topics import TopicResolver
+from handlers.news.views import NewsReply, StoryLine
 from storage.models import StoryRow
 from storage.search import SearchHit
 from storage.story_records import figures_from_json
+from values.chat import Caller, ChannelRef
 
 # Stories a family lists unless told otherwise (a search shows twice as many), and the most `latest` shows.
 DEFAULT_RESULTS = 5

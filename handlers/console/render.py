@@ -15,8 +15,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from handlers.durations import describe_ago
-from handlers.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.news.durations import describe_ago
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 DEFAULT_WIDTH = 100

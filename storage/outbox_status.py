@@ -1,4 +1,5 @@
-"""Delivery health for `/news feeds` and the metrics sampler: queue sizes and the dead letters.
+"""Delivery health read from the outbox, for `/news feeds` and the sender's metrics sampler: queue sizes and
+the dead letters.
 
 Dead letters name a channel, a headline and the platform's error, so `/news feeds` lists only those of the
 caller's own platform and workspace/guild (`platform=`, `team_id=`, and the caller's channel); the others are

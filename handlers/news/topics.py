@@ -7,10 +7,11 @@ so a typo gets the same "did you mean" everywhere, and every example it suggests
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from errors import CommandError
-from handlers import help_text
+from handlers.news import help_text
 from stories.model import Topic
 
 # A shorter start of a topic name (`mi`) is too likely to be a typo to be taken as that topic.
@@ -31,6 +32,15 @@ class TopicCatalog(Protocol):
     def names(self) -> list[str]: ...
 
     def suggest(self, name: str) -> str | None: ...
+
+
+def catalog_or_file(catalog: TopicCatalog | None, topics_file: Path) -> TopicCatalog:
+    """The catalog an adapter was given (`runtime/` passes the one it loaded), else TOPICS_FILE's own."""
+    if catalog is not None:
+        return catalog
+    from stories.topics import load_topics  # the detection area's loader; only for an adapter built alone
+
+    return load_topics(topics_file)
 
 
 def retyped(rest: str, typed: str, meant: str, command: str) -> str:

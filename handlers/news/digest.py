@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from errors import CommandError
-from handlers.durations import describe_duration, parse_duration
-from handlers.news_common import MAX_RESULTS, Command, CommandFamily, story_line
-from handlers.views import Caller, ChannelRef, NewsReply, ReplySection
+from handlers.news.common import MAX_RESULTS, Command, CommandFamily, story_line
+from handlers.news.durations import describe_duration, parse_duration
+from handlers.news.views import NewsReply, ReplySection
 from storage.models import StoryRow
 from storage.search import recent_stories
+from values.chat import Caller, ChannelRef
 
 DEFAULT_DIGEST = timedelta(hours=24)
 MAX_DIGEST = timedelta(days=31)

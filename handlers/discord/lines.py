@@ -1,7 +1,7 @@
 """`/news` options back to the text line the command layer reads: `mute migration-refugees for 2h`.
 
-Discord sends typed options; `handlers.news.NewsService.handle` reads one line, as typed in Slack or the
-console. Rebuilding the line keeps one parser for every platform.
+Discord sends typed options; the command layer (`handlers.news.service.NewsService.handle`) reads one
+line, as typed in Slack or the console. Rebuilding the line keeps one parser for every platform.
 """
 
 from __future__ import annotations

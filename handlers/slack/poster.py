@@ -24,8 +24,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from errors import DeliveryError, PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.slack_blocks import render_alert
-from handlers.slack_clients import ClientSource
+from handlers.slack.blocks import render_alert
+from handlers.slack.clients import ClientSource
 from stories.model import Alert, AlertKind, PostedMessage
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import aiohttp
 import discord
 
 from errors import DeliveryError, PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.discord_embeds import alert_embed
+from handlers.discord.embeds import alert_embed
 from stories.model import Alert, PostedMessage
 
 PLATFORM = "discord"

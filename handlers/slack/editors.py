@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from errors import describe
+
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
@@ -77,7 +79,7 @@ class EditorPolicy:
                 raise _LookupFailed from error
             return False
         except Exception as error:  # unreachable, timed out, or a response the SDK could not read
-            log.warning("users.info failed for %s: %s; treating as not an editor", user_id, _describe(error))
+            log.warning("users.info failed for %s: %s; treating as not an editor", user_id, describe(error))
             raise _LookupFailed from error
         user = response.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
@@ -104,7 +106,7 @@ class EditorPolicy:
             members = frozenset()
         except Exception as error:  # unreachable, timed out: ask again next time
             log.warning(
-                "usergroups.users.list failed for %s: %s; treating as not an editor", group, _describe(error)
+                "usergroups.users.list failed for %s: %s; treating as not an editor", group, describe(error)
             )
             raise _LookupFailed from error
         self._groups[key] = (self._clock(), members)
@@ -121,6 +123,3 @@ def _momentary(error: SlackApiError) -> bool:
     return status >= 500 or status == 429
 
 
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -6,7 +6,7 @@
   DISCORD_GUILD_ID at once, else globally, which Discord may take a while to show), subscribes
   DISCORD_ALERT_CHANNEL to the beat, and connects to the gateway in the background;
 - `stop()`: closes both clients and puts discord.py's endpoints back.
-Building it masks interaction tokens in discord.py's DEBUG logs (`handlers.discord_logs`).
+Building it masks interaction tokens in discord.py's DEBUG logs (`handlers.discord.logs`).
 Both starts log the invite URL with exactly the scopes and permissions the bot needs.
 """
 
@@ -16,24 +16,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Protocol
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import ConfigurationError, Settings
-from handlers.discord_commands import (
-    DEFER_AFTER_SECONDS,
-    NewsAnswerer,
-    NewsCommands,
-    NewsCommandTree,
-)
-from handlers.discord_endpoints import announced_gateway, point_discord_at
-from handlers.discord_logs import install_token_redaction
-from handlers.discord_poster import PLATFORM, DiscordPoster, posting_client
-from handlers.views import ChannelRef
-from storage import channels_repo
+from handlers.discord.commands import DEFER_AFTER_SECONDS, NewsCommands, NewsCommandTree
+from handlers.discord.endpoints import announced_gateway, point_discord_at
+from handlers.discord.logs import install_token_redaction
+from handlers.discord.poster import PLATFORM, DiscordPoster, posting_client
+from handlers.news.channel import subscribe_alert_channel
+from handlers.news.topics import TopicCatalog, catalog_or_file
+from handlers.news.views import NewsAnswerer
 from stories.model import Topic
+from values.chat import ChannelRef
 
 INVITE_SCOPES = ("bot", "applications.commands")
 # What posting alerts and replying to them needs, nothing more: see docs/discord.md.
@@ -42,17 +38,6 @@ INVITE_PERMISSIONS = discord.Permissions(
 )
 
 log = logging.getLogger(__name__)
-
-
-class TopicCatalogView(Protocol):
-    """The parts of `stories.topics.TopicCatalog` the Discord adapter reads."""
-
-    beat: Topic
-    topics: tuple[Topic, ...]
-
-    def names(self) -> list[str]: ...
-
-    def suggest(self, name: str) -> str | None: ...
 
 
 def minimal_intents() -> discord.Intents:
@@ -108,7 +93,7 @@ class DiscordRuntime:
         settings: Settings,
         news: NewsAnswerer,
         sessions: async_sessionmaker[AsyncSession],
-        catalog: TopicCatalogView,
+        catalog: TopicCatalog,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -173,12 +158,9 @@ class DiscordRuntime:
             return False
         guild_id = self.settings.discord_guild_id
         ref = ChannelRef(PLATFORM, str(channel_id), team_id=str(guild_id) if guild_id else None)
-        now = self.clock()
-        async with self.sessions() as session, session.begin():
-            channel = await channels_repo.ensure_channel(session, ref, now)
-            added = await channels_repo.subscribe(
-                session, channel.id, self.catalog.beat.name, "DISCORD_ALERT_CHANNEL", now
-            )
+        added = await subscribe_alert_channel(
+            self.sessions, ref, self.catalog.beat.name, by="DISCORD_ALERT_CHANNEL", now=self.clock()
+        )
         if added:
             log.info("Discord channel %s now receives %s alerts", channel_id, self.catalog.beat.name)
         return added
@@ -210,13 +192,7 @@ def build_discord_runtime(
     news: NewsAnswerer,
     sessions: async_sessionmaker[AsyncSession],
     *,
-    catalog: TopicCatalogView | None = None,
+    catalog: TopicCatalog | None = None,
 ) -> DiscordRuntime:
     """The Discord runtime from settings; topics come from TOPICS_FILE unless a catalog is given."""
-    if catalog is None:
-        catalog = getattr(news, "catalog", None)
-    if catalog is None:
-        from stories.topics import load_topics
-
-        catalog = load_topics(settings.topics_file)
-    return DiscordRuntime(settings, news, sessions, catalog)
+    return DiscordRuntime(settings, news, sessions, catalog_or_file(catalog, settings.topics_file))

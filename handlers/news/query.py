@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from handlers.durations import parse_since
+from handlers.news.durations import parse_since
+from values.query import NewsQuery
 
 # Longer input is pasted junk; the cut keeps parsing and the engines' work bounded.
 MAX_QUERY_CHARS = 1000
@@ -27,42 +27,6 @@ SINCE_EXAMPLE = "since:7d or since:2019-02-23"
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits; underscore separates like the engines do
 _LANG = re.compile(r"^[a-z]{2,3}$")
-
-
-@dataclass(frozen=True, slots=True)
-class NewsQuery:
-    """A parsed search. Every word is letters/digits only, NFC, at most MAX_WORD_CHARS long."""
-
-    terms: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, ...], ...] = ()
-    excluded: tuple[tuple[str, ...], ...] = ()  # each a word or a phrase
-    since: datetime | None = None
-    source: str | None = None
-    lang: str | None = None
-    topic: str | None = None
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def has_text(self) -> bool:
-        """True when there is something positive to match (exclusions alone match nothing)."""
-        return bool(self.terms or self.phrases)
-
-    @property
-    def has_filters(self) -> bool:
-        return any(value is not None for value in (self.since, self.source, self.lang, self.topic))
-
-    def describe(self) -> str:
-        """The query as understood, for reply titles: `venezuela "puente simón bolívar" -sports lang:es`."""
-        parts: list[str] = list(self.terms)
-        parts += [f'"{" ".join(p)}"' for p in self.phrases]
-        parts += ["-" + (x[0] if len(x) == 1 else f'"{" ".join(x)}"') for x in self.excluded]
-        if self.since is not None:
-            parts.append(f"since:{self.since:%Y-%m-%d %H:%M}")
-        for key in ("source", "lang", "topic"):
-            value = getattr(self, key)
-            if value is not None:
-                parts.append(f"{key}:{value}")
-        return " ".join(parts)
 
 
 def words_of(text: str) -> tuple[str, ...]:

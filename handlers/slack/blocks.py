@@ -23,8 +23,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from handlers.slack_mrkdwn import code, escape, escaped_fit, fit, link, plain_fit, slack_date
-from handlers.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.slack.mrkdwn import code, escape, escaped_fit, fit, link, plain_fit, slack_date
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
 
 MAX_BLOCKS = 50

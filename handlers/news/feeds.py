@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from delivery.status import DeliveryStatus, delivery_status
-from handlers.durations import describe_ago, describe_duration
-from handlers.news_common import Command, CommandFamily
-from handlers.views import Caller, ChannelRef, NewsReply, ReplySection, Table
-from storage.models import FeedRow
+from handlers.news.common import Command, CommandFamily
+from handlers.news.durations import describe_ago, describe_duration
+from handlers.news.views import NewsReply, ReplySection, Table
+from storage import feeds_repo
+from storage.outbox_status import DeliveryStatus, delivery_status
+from values.chat import Caller, ChannelRef
 
 
 def _delivery_section(delivery: DeliveryStatus, now: datetime) -> ReplySection:
@@ -40,7 +39,7 @@ class FeedCommands(CommandFamily):
 
     async def _feeds(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         async with self.sessions() as session:
-            feeds = list((await session.execute(select(FeedRow).order_by(FeedRow.name))).scalars())
+            feeds = list(await feeds_repo.list_feeds(session))
             delivery = await delivery_status(
                 session,
                 now,

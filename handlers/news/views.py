@@ -1,33 +1,19 @@
-"""The view model every `/news` answer is made of. Adapters only render these; they never query.
+"""The contract between the command layer and the adapters: `NewsAnswerer`, the one way an adapter asks for
+an answer, and the view model every `/news` answer is made of. Adapters only render these; they never query.
 
 Kept generic on purpose (title, text, story lines, sections, a table) so a renderer handles every command
-without knowing which command produced the reply.
+without knowing which command produced the reply. Who asks and where (`Caller`, `ChannelRef`) are in
+`values.chat`, since storage speaks of channels too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from stories.model import KeyFigure
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who typed the command. The adapter decides `is_editor` from the platform's roles."""
-
-    user_id: str
-    is_editor: bool = False
-    display_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelRef:
-    """Where the command was typed: mutes and subscriptions are per channel."""
-
-    platform: str  # "console", "slack", "discord"
-    external_id: str
-    team_id: str | None = None
+from values.chat import Caller, ChannelRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +61,9 @@ class NewsReply:
     is_error: bool = False
     generated_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+class NewsAnswerer(Protocol):
+    """Answer a `/news` line: what every adapter needs of the command layer (`service.NewsService`)."""
+
+    async def handle(self, text: str, caller: Caller, channel: ChannelRef) -> NewsReply: ...

@@ -18,11 +18,13 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
-from handlers.news import NewsService, utc_now
-from handlers.render_text import render_alert, render_reply
-from handlers.views import Caller, ChannelRef
-from storage import channels_repo
+from handlers.console.render import render_alert, render_reply
+from handlers.news.channel import subscribe_alert_channel
+from handlers.news.topics import TopicCatalog, catalog_or_file
+from handlers.news.views import NewsAnswerer
 from stories.model import Alert, PostedMessage
+from values.chat import Caller, ChannelRef
+from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,10 @@ class ConsoleRuntime:
     def __init__(
         self,
         settings: Settings,
-        news: NewsService,
+        news: NewsAnswerer,
         sessions: async_sessionmaker[AsyncSession],
         *,
+        catalog: TopicCatalog | None = None,
         stdin: bool = True,
         input_stream: TextIO | None = None,
         output_stream: TextIO | None = None,
@@ -113,6 +116,8 @@ class ConsoleRuntime:
     ) -> None:
         self.news = news
         self.sessions = sessions
+        self._settings = settings
+        self._catalog = catalog
         self.channel = ChannelRef(platform=PLATFORM, external_id=settings.console_channel)
         self.caller = Caller(user_id=f"console:{_user_name()}", is_editor=editor, display_name=_user_name())
         self.output = ConsoleOutput(output_stream or sys.stdout, color=color)
@@ -132,11 +137,10 @@ class ConsoleRuntime:
             self._listener = asyncio.create_task(self._listen(), name="console-listener")
 
     async def subscribe_to_beat(self) -> None:
-        now = utc_now()
-        beat = self.news.catalog.beat.name
-        async with self.sessions() as session, session.begin():
-            row = await channels_repo.ensure_channel(session, self.channel, now)
-            await channels_repo.subscribe(session, row.id, beat, self.caller.user_id, now)
+        beat = catalog_or_file(self._catalog, self._settings.topics_file).beat.name
+        await subscribe_alert_channel(
+            self.sessions, self.channel, beat, by=self.caller.user_id, now=utc_now()
+        )
 
     async def answer(self, line: str) -> str:
         """Answer one typed line and print the reply; returns what was printed."""
@@ -176,9 +180,10 @@ def _user_name() -> str:
 
 def build_console_runtime(
     settings: Settings,
-    news: NewsService,
+    news: NewsAnswerer,
     sessions: async_sessionmaker[AsyncSession],
     *,
+    catalog: TopicCatalog | None = None,
     stdin: bool = True,
     input_stream: TextIO | None = None,
     output_stream: TextIO | None = None,
@@ -189,6 +194,7 @@ def build_console_runtime(
         settings,
         news,
         sessions,
+        catalog=catalog,
         stdin=stdin,
         input_stream=input_stream,
         output_stream=output_stream,

@@ -11,17 +11,18 @@ import re
 from datetime import datetime
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from errors import CommandError
-from handlers import help_text
-from handlers.news_common import DEFAULT_RESULTS, MAX_RESULTS, Command, CommandFamily, hit_line, story_line
-from handlers.news_topics import TopicResolver, retyped
-from handlers.query import NewsQuery, parse_news_query
-from handlers.views import Caller, ChannelRef, NewsReply
-from storage.models import FeedRow
+from handlers.news import help_text
+from handlers.news.common import DEFAULT_RESULTS, MAX_RESULTS, Command, CommandFamily, hit_line, story_line
+from handlers.news.query import parse_news_query
+from handlers.news.topics import TopicResolver, retyped
+from handlers.news.views import NewsReply
+from storage import feeds_repo
 from storage.search import recent_stories, search_stories
+from values.chat import Caller, ChannelRef
+from values.query import NewsQuery
 
 # How alike (rapidfuzz ratio, 0-100) a first word must be to a command to be offered as that command.
 COMMAND_SUGGESTION_SCORE = 75
@@ -48,8 +49,7 @@ async def _unknown_language(session: AsyncSession, query: NewsQuery) -> tuple[st
     """For `lang:xx` where no feed is in `xx`: what to say, and the language to suggest instead."""
     if query.lang is None:
         return None
-    rows = await session.execute(select(FeedRow.language).where(FeedRow.language.is_not(None)).distinct())
-    known = sorted({str(code).lower() for code in rows.scalars() if code})
+    known = await feeds_repo.feed_languages(session)
     if not known or query.lang in known:
         return None
     return (

@@ -6,42 +6,36 @@ malformed, gets a short reply that says how to fix it; an unexpected failure is 
 one plain line, never a trace.
 
 This module only dispatches: it reads the verb, turns editors-only commands away from other callers, and
-turns errors into replies. The commands themselves live with their family: `news_search` (search, latest),
-`news_story` (story, figures), `news_digest`, `news_channel` (topics, mute/unmute, subscribe/unsubscribe) and
-`news_feeds`; `news_topics` resolves the topics they take.
+turns errors into replies. The commands themselves live with their family: `search` (search, latest),
+`story` (story, figures), `digest`, `channel` (topics, mute/unmute, subscribe/unsubscribe, and the alert
+channels adapters subscribe at start) and `feeds`; `topics` resolves the topics they take.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errors import CommandError
-from handlers import help_text
-from handlers.news_channel import ChannelCommands, mute_ended_notice
-from handlers.news_common import Command
-from handlers.news_digest import DigestCommands
-from handlers.news_feeds import FeedCommands
-from handlers.news_search import SearchCommands
-from handlers.news_story import StoryCommands
-from handlers.news_topics import TopicCatalog, TopicResolver
-from handlers.views import Caller, ChannelRef, NewsReply, ReplySection
+from handlers.news import help_text
+from handlers.news.channel import ChannelCommands
+from handlers.news.common import Command
+from handlers.news.digest import DigestCommands
+from handlers.news.feeds import FeedCommands
+from handlers.news.search import SearchCommands
+from handlers.news.story import StoryCommands
+from handlers.news.topics import TopicCatalog, TopicResolver
+from handlers.news.views import NewsReply, ReplySection
 from stories.model import Topic
-
-# Delivery imports `mute_ended_notice` from this module lazily and silently falls back to a plainer notice
-# when it cannot, so a broken import would go unnoticed: keep it re-exported here.
-__all__ = ["NewsService", "TopicCatalog", "mute_ended_notice", "utc_now"]
+from values.chat import Caller, ChannelRef
+from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_CHARS = 10_000
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class NewsService:
