@@ -1,7 +1,8 @@
 """The poll loop: lease due feeds, fetch and parse each on its own, hand new entries to the sink.
 
 The schedule lives in the database (`feeds.next_poll_at`), so a restart resumes where it stopped and
-several workers share the feeds through leases. APScheduler only fires `FeedPoller.tick` every few seconds.
+several workers share the feeds through leases. APScheduler only fires `FeedPoller.tick` every few seconds
+(`runtime/polling.PollingService` installs it).
 
 Each feed is processed in its own task and its own transactions: a slow or broken feed occupies one slot,
 never the others.
@@ -20,9 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiohttp
-from apscheduler.job import Job
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
@@ -36,7 +34,6 @@ from stories.model import Entry
 
 log = logging.getLogger(__name__)
 
-TICK_JOB_ID = "feeds-poll-tick"
 
 
 class EntrySink(Protocol):
@@ -273,22 +270,3 @@ class FeedPoller:
             )
             log.warning("feed %r failed (%s): %s", feed.name, kind, reason)
             return FeedPollResult(feed.name, PollOutcome.FAILED, error_kind=kind, error=reason)
-
-
-def install_poller(scheduler: AsyncIOScheduler, poller: FeedPoller, settings: Settings) -> Job:
-    """Add the poll tick to an APScheduler 3.11 AsyncIOScheduler: interval with jitter, one run at a time.
-
-    The first tick runs at once, so a started bot polls its due feeds without waiting a whole interval.
-    """
-    tick = settings.scheduler_tick_seconds
-    return scheduler.add_job(
-        poller.tick,
-        IntervalTrigger(seconds=tick, jitter=max(tick * 0.2, 0.1)),
-        id=TICK_JOB_ID,
-        name="poll due feeds",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=max(int(tick * 2), 1),
-        next_run_time=datetime.now(UTC),
-    )

@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config.settings import Settings, load_settings
 from feeds import health
 from feeds.parse import FeedParser
-from feeds.schedule import TICK_JOB_ID, FeedPoller, PollOutcome, install_poller
+from feeds.schedule import FeedPoller, PollOutcome
 from feeds.sources import new_feed_row
 from storage import feeds_repo
 from storage.db import session_factory
@@ -406,6 +408,27 @@ async def test_bozo_feed_is_used_and_noted_in_health(
         lines["Broken XML"].parse_warning or ""
     )
     assert lines["Web page"].last_error_kind == "not_a_feed" and lines["Web page"].status == "failing"
+
+
+
+TICK_JOB_ID = "feeds-poll-tick"
+
+
+def install_poller(scheduler: AsyncIOScheduler, poller: FeedPoller, settings: Settings) -> Job:
+    """The poll tick on an APScheduler 3.11 AsyncIOScheduler as `runtime/polling.py` adds it: interval with
+    jitter, one run at a time, the first tick at once."""
+    tick = settings.scheduler_tick_seconds
+    return scheduler.add_job(
+        poller.tick,
+        IntervalTrigger(seconds=tick, jitter=max(tick * 0.2, 0.1)),
+        id=TICK_JOB_ID,
+        name="poll due feeds",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=max(int(tick * 2), 1),
+        next_run_time=datetime.now(UTC),
+    )
 
 
 async def test_scheduler_runs_the_tick(
