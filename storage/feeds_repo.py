@@ -211,6 +211,19 @@ async def feed_languages(session: AsyncSession) -> list[str]:
     return sorted({str(code).lower() for code in rows.scalars() if code})
 
 
+def enable_feed(feed: FeedRow, url: str, now: datetime) -> None:
+    """Poll a feed again (an editor added it back): at `url`, from now."""
+    feed.enabled, feed.disabled_reason = True, None
+    feed.url = feed.configured_url = url
+    feed.next_poll_at = now
+
+
+def disable_feed(feed: FeedRow, reason: str) -> None:
+    """Stop polling a feed, saying why; its lease goes with it. Its entries stay stored and searchable."""
+    feed.enabled, feed.disabled_reason = False, reason
+    feed.lease_owner = feed.lease_until = None
+
+
 async def purge_feed(session: AsyncSession, feed: FeedRow) -> None:
     """Delete a feed and, through the foreign keys, everything stored from it (cannot be undone)."""
     await session.execute(delete(FeedRow).where(FeedRow.id == feed.id))
