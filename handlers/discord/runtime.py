@@ -1,6 +1,6 @@
 """The Discord runtime: the gateway client that answers `/news`, the REST poster, and their start/stop.
 
-`build_discord_runtime(settings, news, sessions)` gives the object `cli/run_cmd.py` wires in:
+`build_discord_runtime(settings, news, sessions, catalog=)` gives the object `runtime/platforms.py` wires in:
 - `start_posting()`: logs the poster's REST client in (no gateway), so any worker role can post alerts;
 - `start_listening()`: (gateway/all roles) logs in the bot, syncs the application commands (to
   DISCORD_GUILD_ID at once, else globally, which Discord may take a while to show), subscribes
@@ -84,7 +84,7 @@ class WirewatchDiscordClient(discord.Client):
 
 
 class DiscordRuntime:
-    """What `cli/run_cmd.py` starts and stops for Discord (see "Runtime wiring contracts")."""
+    """What `runtime/process.py` starts and stops for Discord (see "Runtime wiring contracts")."""
 
     platform = PLATFORM
 

@@ -1,7 +1,7 @@
 """What every `/news` command family shares: the shape of a command, what a family answers from, and how
 stored stories become the `StoryLine`s of a reply.
 
-The families (`news_search`, `news_story`, `news_digest`, `news_channel`, `news_feeds`) each subclass
+The families (`search`, `story`, `digest`, `channel`, `feeds` beside this module) each subclass
 `CommandFamily`; `handlers.news.service.NewsService` routes each verb to the command a family lists for it.
 """
 

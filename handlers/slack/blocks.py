@@ -1,6 +1,6 @@
 """Block Kit rendering of alerts and `/news` replies, built with `slack_sdk.models.blocks`.
 
-Every piece of feed text goes through `slack_mrkdwn` (escaped, cut to the documented limit), and each
+Every piece of feed text goes through `mrkdwn` (escaped, cut to the documented limit), and each
 message is capped at Slack's 50 blocks with a closing line saying how much was left out, so no story,
 however long or hostile its text, can make Slack reject the message or ping a channel.
 """

@@ -7,7 +7,7 @@ token, invalid payload) becomes `PermanentDeliveryError` for the dead-letter sta
 
 Each message carries its outbox idempotency key in Slack message metadata, so after a crash between
 "posted" and "marked sent", or a 5xx/timeout that came after Slack stored the message (the clients never
-re-send a post themselves, see `slack_clients`), `find_posted` finds it instead of posting twice: in the
+re-send a post themselves, see `clients`), `find_posted` finds it instead of posting twice: in the
 update's thread when the sender passes it, then in `conversations.history` and the newest alert threads.
 """
 
