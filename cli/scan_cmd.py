@@ -111,11 +111,10 @@ async def _read_entries(
 
 
 async def _feed_row(session: AsyncSession, name: str, url: str, now: datetime) -> FeedRow:
-    from sqlalchemy import select
-
+    from storage import feeds_repo
     from storage.models import FeedRow
 
-    row = (await session.execute(select(FeedRow).where(FeedRow.name == name))).scalar_one_or_none()
+    row = await feeds_repo.get_feed(session, name)
     if row is None:
         row = FeedRow(name=name, url=url, language="", created_at=now, backlog_loaded=True)
         session.add(row)
@@ -130,9 +129,7 @@ async def _scan_feed(
     entries: list[Entry],
     now: datetime,
 ) -> list[ScanRow]:
-    from sqlalchemy import select
-
-    from storage.models import EntryRow
+    from storage import story_reads
     from stories.summarize import summarize
 
     async with sessions() as session, session.begin():
@@ -140,15 +137,7 @@ async def _scan_feed(
         # A feed with no entries has nothing to process: the pipeline (slow to import) waits for one that has.
         events = await pipeline().process(session, row, entries, now, alerting=True) if entries else []
         keys = [event.entry.entry_id for event in events]
-        stored = dict(
-            (
-                await session.execute(
-                    select(EntryRow.entry_key, EntryRow.figures).where(
-                        EntryRow.feed_id == row.id, EntryRow.entry_key.in_(keys)
-                    )
-                )
-            ).all()
-        )
+        stored = await story_reads.entry_figures(session, row.id, keys)
     rows = []
     for event in events:
         entry = event.entry

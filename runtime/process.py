@@ -30,12 +30,12 @@ from feeds.sources import load_sources, sync_sources
 from handlers.news.channel import mute_ended_notice
 from handlers.news.service import NewsService
 from observability.server import HealthChecks, MetricsServer
-from runtime.heartbeat import forget_worker, record_beats
 from runtime.ingest import Ingestor
 from runtime.platforms import PlatformRuntime, build_platform_runtimes
 from runtime.polling import PollingService
 from runtime.roles import Role
 from storage.db import create_engine, session_factory, upgrade_database
+from storage.worker_beats import forget_worker, record_beats
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
 

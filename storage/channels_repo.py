@@ -41,6 +41,14 @@ async def find_channel(session: AsyncSession, ref: ChannelRef) -> ChannelRow | N
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def team_of(session: AsyncSession, platform: str, external_id: str) -> str | None:
+    """The workspace/server a channel was first seen in; None when unknown or recorded without one."""
+    query = select(ChannelRow.team_id).where(
+        ChannelRow.platform == platform, ChannelRow.external_id == external_id
+    )
+    return (await session.execute(query)).scalars().first()
+
+
 async def ensure_channel(session: AsyncSession, ref: ChannelRef, now: datetime) -> ChannelRow:
     """The channel row for a platform channel, created on first sight (race-safe)."""
     query = select(ChannelRow).where(

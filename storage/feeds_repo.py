@@ -182,6 +182,11 @@ async def record_failure(
     await session.flush()
 
 
+async def feeds_leased_by(session: AsyncSession, owner: str) -> list[int]:
+    """The ids of the feeds `owner` holds a lease on (expired or not)."""
+    return list(await session.scalars(select(FeedRow.id).where(FeedRow.lease_owner == owner)))
+
+
 async def release_lease(session: AsyncSession, feed_id: int, owner: str) -> bool:
     """Give a feed back without recording anything (shutdown); False if the lease was no longer ours."""
     statement = (

@@ -27,11 +27,10 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from errors import PermanentDeliveryError
-from storage.models import ChannelRow
+from storage import channels_repo
 
 DEFAULT_API_BASE_URL = "https://slack.com/api/"
 # Methods whose repeat is a second message: never re-sent once the request may have reached Slack.
@@ -150,10 +149,7 @@ class InstalledClients:
 
     async def team_of(self, channel: str) -> str | None:
         async with self._sessions() as session:
-            query = select(ChannelRow.team_id).where(
-                ChannelRow.platform == "slack", ChannelRow.external_id == channel
-            )
-            return (await session.execute(query)).scalars().first()
+            return await channels_repo.team_of(session, "slack", channel)
 
     async def for_channel(self, channel: str) -> AsyncWebClient:
         team_id = await self.team_of(channel)
