@@ -17,7 +17,7 @@ import random
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
@@ -31,6 +31,7 @@ from feeds.parse import FeedContext, FeedParser, ParsedFeed
 from storage import feeds_repo
 from storage.models import FeedRow
 from stories.model import Entry
+from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class FeedPoller:
         self._fetcher = FeedFetcher(settings, http_session)
         self._parser = parser or FeedParser()
         self.owner = owner or settings.worker_id or default_worker_id()
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._slots = max(settings.fetch_concurrency, 1)
         self._leasing = True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,7 @@ from handlers.news.topics import TopicCatalog, catalog_or_file
 from handlers.news.views import NewsAnswerer
 from stories.model import Topic
 from values.chat import ChannelRef
+from values.clock import utc_now
 
 INVITE_SCOPES = ("bot", "applications.commands")
 # What posting alerts and replying to them needs, nothing more: see docs/discord.md.
@@ -96,7 +97,7 @@ class DiscordRuntime:
         catalog: TopicCatalog,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if settings.discord_token is None:
             raise ConfigurationError("configuration error: DISCORD_TOKEN: needed to start Discord")
