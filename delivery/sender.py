@@ -78,7 +78,7 @@ class DeliverySender:
         self._housekeeping_seconds = housekeeping_seconds
         self._clock = clock
         self._rng = rng or random.Random()
-        self._notice_text = notice_text or default_mute_ended_notice
+        self.notice_text = notice_text or default_mute_ended_notice
         self._last_housekeeping = float("-inf")
         self.last_beat = time.monotonic()  # read by /healthz: the last successful claim
 
@@ -192,7 +192,7 @@ class DeliverySender:
             ended = await channels_repo.end_expired_mutes(session, now)
             for mute in ended:
                 muted_for = now - mute.muted_at if mute.muted_at is not None else None
-                text = self._notice_text(mute.topic, mute.skipped_count, muted_for=muted_for)
+                text = self.notice_text(mute.topic, mute.skipped_count, muted_for=muted_for)
                 await outbox.enqueue_notice(session, mute.channel.id, text, now)
                 log.info(
                     "mute ended",
