@@ -10,9 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from apscheduler.job import Job
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config.settings import Settings, load_settings
@@ -20,6 +17,7 @@ from feeds import health
 from feeds.parse import FeedParser
 from feeds.schedule import FeedPoller, PollOutcome
 from feeds.sources import new_feed_row
+from runtime.polling import PollingService
 from storage import feeds_repo
 from storage.db import session_factory
 from storage.models import FeedRow
@@ -411,58 +409,26 @@ async def test_bozo_feed_is_used_and_noted_in_health(
 
 
 
-TICK_JOB_ID = "feeds-poll-tick"
-
-
-def install_poller(scheduler: AsyncIOScheduler, poller: FeedPoller, settings: Settings) -> Job:
-    """The poll tick on an APScheduler 3.11 AsyncIOScheduler as `runtime/polling.py` adds it: interval with
-    jitter, one run at a time, the first tick at once."""
-    tick = settings.scheduler_tick_seconds
-    return scheduler.add_job(
-        poller.tick,
-        IntervalTrigger(seconds=tick, jitter=max(tick * 0.2, 0.1)),
-        id=TICK_JOB_ID,
-        name="poll due feeds",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=max(int(tick * 2), 1),
-        next_run_time=datetime.now(UTC),
-    )
-
 
 async def test_scheduler_runs_the_tick(
     server: FeedServer, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
+    """The tick on APScheduler as a process runs it (`runtime.polling.PollingService`): the first at once."""
     await add_feed(sessions, "Desk", server.feed("/desk.xml", rss_document("Desk", items(1))))
     polled = asyncio.Event()
 
-    async def sink(session: AsyncSession, feed: FeedRow, entries: list[Entry], now: datetime) -> None:
+    async def sink(session: AsyncSession, feed: FeedRow, entries: list[Entry], now: datetime) -> list[object]:
         polled.set()
+        return []
 
-    poller = FeedPoller(sessions, settings, sink)
-    tick_finished = asyncio.Event()
-    original_tick = poller.tick
-
-    async def tick_then_signal() -> object:
-        try:
-            return await original_tick()
-        finally:
-            tick_finished.set()
-
-    # The test must not tear the store down under a tick still recording its poll (the run would hang).
-    poller.tick = tick_then_signal  # type: ignore[method-assign]
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    job = install_poller(scheduler, poller, settings)
-    assert job.id == TICK_JOB_ID and job.coalesce is True and job.max_instances == 1
-    assert job.trigger.jitter and job.trigger.interval == timedelta(seconds=settings.scheduler_tick_seconds)
-    scheduler.start()
+    service = PollingService(sessions, settings, sink, owner="test")
+    service.start()
     try:
-        await asyncio.wait_for(tick_finished.wait(), timeout=10)
+        await asyncio.wait_for(polled.wait(), timeout=10)
     finally:
-        scheduler.shutdown(wait=False)
-        await poller.aclose()
-    assert polled.is_set()
+        # Waits for the tick still recording its poll, so the store is not torn down under it.
+        await service.stop(10)
+    assert service.ticks == 1  # the first tick ran at start; the next is SCHEDULER_TICK_SECONDS on
 
 
 async def test_stop_leasing_lets_the_tick_finish_without_taking_more_feeds(
