@@ -17,6 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
@@ -41,6 +42,7 @@ bridge-lexicon:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

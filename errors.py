@@ -1,13 +1,15 @@
 """Wirewatch's error tree: each branch carries a message fit to show a human.
 
 WirewatchError
-├── ConfigurationError   (config.settings) bad settings: one line naming the variable
+├── ConfigurationError   bad settings: one line naming the variable (`config.settings` raises it)
 ├── FeedError            a feed could not be fetched or parsed; `kind` classifies it for feed health
 ├── DeliveryError        a chat platform refused or failed a message
 │   ├── RateLimited          429: wait `retry_after` seconds, then retry
 │   ├── TransientDeliveryError  timeout / 5xx / connection: retry with backoff
 │   └── PermanentDeliveryError  unknown channel, no permission, invalid payload: dead-letter
 └── CommandError         a `/news` line that cannot be answered: `reply` says how to fix it
+
+`describe(error)` is how any exception reads in a log line or a dead letter: `TypeName: message`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from __future__ import annotations
 
 class WirewatchError(Exception):
     """Base of every error Wirewatch raises on purpose."""
+
+
+class ConfigurationError(WirewatchError):
+    """Bad configuration: the message names the variable and is shown to the operator as one line."""
 
 
 class FeedError(WirewatchError):
@@ -48,3 +54,10 @@ class CommandError(WirewatchError):
         super().__init__(reply)
         self.reply = reply
         self.example = example
+
+
+def describe(error: BaseException) -> str:
+    """`TypeName: message`, or the type's name alone when the error has no message."""
+    text = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name

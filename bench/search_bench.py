@@ -24,7 +24,7 @@ import sqlalchemy
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import insert
 
-from handlers.query import parse_news_query
+from handlers.news.query import parse_news_query
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import EntryRow, FeedRow, StoryRow
 from storage.search import search_stories

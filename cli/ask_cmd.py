@@ -14,17 +14,14 @@ import getpass
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import load_settings
-from handlers.news import NewsService
-from handlers.render_text import render_reply
-from handlers.views import Caller, ChannelRef, NewsReply
-from storage.db import open_store, session_factory
-from stories.topics import load_topics
+from values.chat import Caller, ChannelRef
+
+if TYPE_CHECKING:
+    from handlers.news.views import NewsReply
 
 
 def _jsonable(value: Any) -> Any:
@@ -57,6 +54,11 @@ async def _answer(
     platform: Platform = Platform.console,
     team: str | None = None,
 ) -> NewsReply:
+    from config.settings import load_settings
+    from handlers.news.service import NewsService
+    from storage.db import open_store, session_factory
+    from stories.topics import load_topics
+
     settings = load_settings()
     catalog = load_topics(settings.topics_file)
     async with open_store(settings.database_url) as engine:
@@ -95,6 +97,10 @@ def ask(
     if platform is not Platform.console and not (channel or "").strip():
         print(f"ask: --platform {platform.value} needs --channel with the channel's id", file=sys.stderr)
         raise typer.Exit(code=2)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from handlers.console.render import render_reply
+
     try:
         reply = asyncio.run(_answer(line, editor=editor, channel=channel, platform=platform, team=team))
     except (SQLAlchemyError, OSError) as error:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
-
-from config.settings import get_settings
-from storage.db import open_store
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -16,6 +12,11 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Apply migrations to DATABASE_URL (also done at every `run`). Safe to run from several processes."""
+    from rich.console import Console
+
+    from config.settings import get_settings
+    from storage.db import open_store
+
     settings = get_settings()
 
     async def _run() -> None:

@@ -1,6 +1,7 @@
 """`bot.py feeds list|add|remove|check`: the feeds Wirewatch polls, and how each one is doing.
 
-Every command first syncs FEEDS_FILE into the database, so what it shows matches the file.
+Every command first syncs FEEDS_FILE into the database, so what it shows matches the file. Each command
+imports what it uses when it runs (see `cli/__init__.py`).
 """
 
 from __future__ import annotations
@@ -9,30 +10,20 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.settings import Settings, load_settings
 from errors import FeedError
-from feeds.fetch import FeedFetcher
-from feeds.parse import FeedContext, FeedParser
-from feeds.sources import (
-    ORIGIN_CLI,
-    REMOVED_BY_EDITOR,
-    load_sources,
-    new_feed_row,
-    sync_sources,
-    validate_source,
-)
-from storage import feeds_repo
-from storage.db import open_store, session_factory
-from storage.feeds_repo import FeedHealth
-from storage.models import FeedRow
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from config.settings import Settings
+    from feeds.fetch import FeedFetcher
+    from storage.feeds_repo import FeedHealth
+    from storage.models import FeedRow
 
 feeds_app = typer.Typer(help="Manage the feeds Wirewatch polls.", no_args_is_help=True)
 
@@ -41,6 +32,9 @@ _STATUS_STYLE = {"ok": "green", "warning": "yellow", "failing": "red", "disabled
 
 
 def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from feeds.sources import load_sources, sync_sources
+    from storage.db import open_store, session_factory
+
     async def _run() -> T:
         async with open_store(settings.database_url) as engine:
             sessions = session_factory(engine)
@@ -73,6 +67,8 @@ def _next_poll(when: datetime | None, now: datetime) -> str:
 
 
 def _health_table(lines: list[FeedHealth], now: datetime) -> Table:
+    from rich.table import Table
+
     table = Table(title="Feeds", show_lines=False)
     for column in ("feed", "lang", "status", "last success", "failures", "next poll", "problem"):
         table.add_column(column, overflow="fold")
@@ -96,6 +92,11 @@ def list_feeds(
     show_disabled: bool = typer.Option(True, "--disabled/--enabled-only", help="Include disabled feeds."),
 ) -> None:
     """List every feed with its health: last success, failures, next poll, last problem."""
+    from rich.console import Console
+
+    from config.settings import load_settings
+    from storage import feeds_repo
+
     settings = load_settings()
 
     async def work(session: AsyncSession) -> list[FeedHealth]:
@@ -119,6 +120,12 @@ def add_feed(
     ),
 ) -> None:
     """Add a feed by hand (kept across restarts; FEEDS_FILE is not edited). Its first poll is silent."""
+    from rich.console import Console
+
+    from config.settings import load_settings
+    from feeds.sources import ORIGIN_CLI, new_feed_row, validate_source
+    from storage import feeds_repo
+
     settings = load_settings()
     raw: dict[str, object] = {"name": name, "url": url, "language": language}
     if interval is not None:
@@ -133,9 +140,7 @@ def add_feed(
         if existing is not None:
             if existing.enabled:
                 return f"a feed named {source.name!r} already exists ({existing.url})"
-            existing.enabled, existing.disabled_reason = True, None
-            existing.url = existing.configured_url = source.url
-            existing.next_poll_at = datetime.now(UTC)
+            feeds_repo.enable_feed(existing, source.url, datetime.now(UTC))
             return None
         session.add(new_feed_row(source, datetime.now(UTC), ORIGIN_CLI))
         return None
@@ -152,6 +157,12 @@ def remove_feed(
     purge: bool = typer.Option(False, "--purge", help="Also delete its stored entries (cannot be undone)."),
 ) -> None:
     """Stop polling a feed, even if FEEDS_FILE lists it. Its entries stay searchable unless --purge."""
+    from rich.console import Console
+
+    from config.settings import load_settings
+    from feeds.sources import REMOVED_BY_EDITOR
+    from storage import feeds_repo
+
     settings = load_settings()
 
     async def work(session: AsyncSession) -> bool:
@@ -159,10 +170,9 @@ def remove_feed(
         if feed is None:
             return False
         if purge:
-            await session.execute(delete(FeedRow).where(FeedRow.id == feed.id))
+            await feeds_repo.purge_feed(session, feed)
         else:
-            feed.enabled, feed.disabled_reason = False, REMOVED_BY_EDITOR
-            feed.lease_owner = feed.lease_until = None
+            feeds_repo.disable_feed(feed, REMOVED_BY_EDITOR)
         return True
 
     if not _run_with_session(settings, work):
@@ -182,6 +192,9 @@ class CheckResult:
 
 async def check_feeds(settings: Settings, feeds: list[FeedRow]) -> list[CheckResult]:
     """Fetch and parse each feed now, ignoring cache validators; nothing is stored."""
+    from feeds.fetch import FeedFetcher
+    from feeds.parse import FeedContext, FeedParser
+
     parser = FeedParser()
     now = datetime.now(UTC)
 
@@ -208,6 +221,12 @@ def check(
     names: list[str] | None = typer.Argument(None, help="Feeds to check (default: every enabled feed)."),
 ) -> None:
     """Fetch feeds now and print what came back next to their stored health. Nothing is stored."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from config.settings import load_settings
+    from storage import feeds_repo
+
     settings = load_settings()
 
     async def work(session: AsyncSession) -> tuple[list[FeedRow], list[str]]:
@@ -243,5 +262,7 @@ def check(
 
 
 def _fail(message: str) -> None:
+    from rich.console import Console
+
     Console(stderr=True).print(message, markup=False, highlight=False)
     raise typer.Exit(code=1)

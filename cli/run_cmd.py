@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from config.settings import ConfigurationError, get_settings
+from errors import ConfigurationError
 from runtime.roles import Role
 
 
@@ -29,10 +29,12 @@ def run(
         raise ConfigurationError(
             f"configuration error: --role: must be one of {', '.join(r.value for r in Role)}, got {role!r}"
         ) from None
-    settings = get_settings()
-    # Imported here so `bot.py --help` and a refused option do not load the whole pipeline.
+    # Imported here so `bot.py --help` and a refused option do not load settings or the whole pipeline.
+    from config.settings import get_settings
     from observability.logs import configure_logging
     from runtime.process import WirewatchProcess, run_until_signalled
+
+    settings = get_settings()
 
     configure_logging(settings.log_level, settings.log_format)
     process = WirewatchProcess(settings, chosen, stdin=not no_stdin)

@@ -10,30 +10,29 @@ so duplicates are found across FEEDs. `--json` prints one object per new entry o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from config.settings import Settings, load_settings
 from errors import FeedError
-from feeds.fetch import FeedFetcher
-from feeds.parse import FeedContext, parse_document
-from storage.db import open_store, session_factory
-from storage.models import EntryRow, FeedRow
 from stories.model import Entry, StoryEvent, StoryEventKind
-from stories.pipeline import StoryPipeline
-from stories.summarize import summarize
-from stories.topics import load_topics
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from config.settings import Settings
+    from feeds.fetch import FeedFetcher
+    from storage.models import FeedRow
+    from stories.pipeline import StoryPipeline
 
 MEMORY_DB = "sqlite:///:memory:"
 MAX_FEED_NAME = 200  # feeds.name
@@ -93,10 +92,14 @@ def _read_file(path: Path) -> tuple[bytes, str]:
     return path.read_bytes(), path.resolve().as_uri()
 
 
-async def _read_entries(feed: str, settings: Settings, fetcher: FeedFetcher, now: datetime) -> list[Entry]:
+async def _read_entries(
+    feed: str, settings: Settings, fetcher: Callable[[], Awaitable[FeedFetcher]], now: datetime
+) -> list[Entry]:
+    from feeds.parse import FeedContext, parse_document
+
     context = FeedContext(name=feed[:MAX_FEED_NAME], language="")
     if _is_url(feed):
-        result = await fetcher.fetch(feed)
+        result = await (await fetcher()).fetch(feed)
         body, headers = result.body, result.parser_headers()
     else:
         try:
@@ -109,7 +112,10 @@ async def _read_entries(feed: str, settings: Settings, fetcher: FeedFetcher, now
 
 
 async def _feed_row(session: AsyncSession, name: str, url: str, now: datetime) -> FeedRow:
-    row = (await session.execute(select(FeedRow).where(FeedRow.name == name))).scalar_one_or_none()
+    from storage import feeds_repo
+    from storage.models import FeedRow
+
+    row = await feeds_repo.get_feed(session, name)
     if row is None:
         row = FeedRow(name=name, url=url, language="", created_at=now, backlog_loaded=True)
         session.add(row)
@@ -119,24 +125,20 @@ async def _feed_row(session: AsyncSession, name: str, url: str, now: datetime) -
 
 async def _scan_feed(
     sessions: async_sessionmaker[AsyncSession],
-    pipeline: StoryPipeline,
+    pipeline: Callable[[], StoryPipeline],
     feed: str,
     entries: list[Entry],
     now: datetime,
 ) -> list[ScanRow]:
+    from storage import story_reads
+    from stories.summarize import summarize
+
     async with sessions() as session, session.begin():
         row = await _feed_row(session, feed[:MAX_FEED_NAME], feed, now)
-        events = await pipeline.process(session, row, entries, now, alerting=True)
+        # A feed with no entries has nothing to process: the pipeline (slow to import) waits for one that has.
+        events = await pipeline().process(session, row, entries, now, alerting=True) if entries else []
         keys = [event.entry.entry_id for event in events]
-        stored = dict(
-            (
-                await session.execute(
-                    select(EntryRow.entry_key, EntryRow.figures).where(
-                        EntryRow.feed_id == row.id, EntryRow.entry_key.in_(keys)
-                    )
-                )
-            ).all()
-        )
+        stored = await story_reads.entry_figures(session, row.id, keys)
     rows = []
     for event in events:
         entry = event.entry
@@ -151,13 +153,36 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
 
     Returns the number of feeds that could not be read.
     """
+    from config.settings import load_settings
+    from storage.db import open_store, session_factory
+    from stories.topics import load_topics
+
     settings = load_settings()
     if fetch_articles:
         settings = settings.model_copy(update={"fetch_articles": True})
     catalog = load_topics(settings.topics_file)
-    pipeline = StoryPipeline(catalog, settings)
+    built: list[StoryPipeline] = []
+
+    def pipeline() -> StoryPipeline:
+        """The story pipeline, built for the first feed with entries (it is slow to import)."""
+        if not built:
+            from stories.pipeline import StoryPipeline
+
+            built.append(StoryPipeline(catalog, settings))
+        return built[0]
+
     failures = 0
-    async with open_store(database_url) as engine, FeedFetcher(settings) as fetcher:
+    async with open_store(database_url) as engine, contextlib.AsyncExitStack() as stack:
+        fetchers: list[FeedFetcher] = []
+
+        async def fetcher() -> FeedFetcher:
+            """The HTTP client, opened for the first FEED that is a URL."""
+            if not fetchers:
+                from feeds.fetch import FeedFetcher
+
+                fetchers.append(await stack.enter_async_context(FeedFetcher(settings)))
+            return fetchers[0]
+
         sessions = session_factory(engine)
         for feed in feeds:
             now = datetime.now(UTC)
@@ -181,6 +206,8 @@ _KIND_LABEL = {
 
 
 def _table(rows: list[ScanRow]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Wirewatch scan", show_lines=False, expand=True)
     table.add_column("story", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
@@ -212,6 +239,8 @@ def scan(
     ),
 ) -> None:
     """Run the story pipeline over FEEDs and print what Wirewatch would do with each entry."""
+    from rich.console import Console
+
     errors = Console(stderr=True)
     rows: list[ScanRow] = []
 

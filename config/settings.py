@@ -12,15 +12,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from errors import WirewatchError
+from errors import ConfigurationError as ConfigurationError  # defined with the error tree; raised here
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FEEDS_FILE = PROJECT_ROOT / "feeds" / "sources.toml"
 DEFAULT_TOPICS_FILE = PROJECT_ROOT / "stories" / "topics.toml"
-
-
-class ConfigurationError(WirewatchError):
-    """Bad configuration: the message names the variable and is shown to the operator as one line."""
 
 
 class Settings(BaseSettings):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.outbox import ClaimedRow, changes_from_payload
-from storage.models import StoryRevisionRow, StoryRow
+from storage import story_reads
 from storage.story_records import figures_from_json, story_from_row
 from stories.model import Alert, AlertKind, StoryCluster
 
@@ -20,7 +19,7 @@ async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
         return Alert(kind=kind, story=None, notice=str(row.payload.get("notice", "")))
     if row.story_id is None:
         return None
-    story = await session.get(StoryRow, row.story_id)
+    story = await story_reads.get_story(session, row.story_id)
     if story is None:
         return None
     cluster = story_from_row(story)
@@ -32,10 +31,7 @@ async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
 
 
 async def _as_of_revision(session: AsyncSession, cluster: StoryCluster, revision: int) -> StoryCluster:
-    query = select(StoryRevisionRow.figures).where(
-        StoryRevisionRow.story_id == cluster.story_id, StoryRevisionRow.revision == revision
-    )
-    stored = (await session.execute(query)).scalar_one_or_none()
+    stored = await story_reads.revision_figures(session, cluster.story_id, revision)
     if stored is None:
         return cluster
     return dataclasses.replace(cluster, figures=figures_from_json(stored), revision=revision)

@@ -4,6 +4,9 @@ Every row goes pending → sending (leased, committed) → post → sent with th
 between the platform accepting a message and the row being marked sent leaves the row in `sending`; when
 its lease runs out any sender takes it over and first asks the platform (`ChatPoster.find_posted`) whether
 the message is already there, so the duplicate window closes wherever the platform can look a key up.
+
+What the sender needs from above it is passed in: the posters, and `notice_text`, the wording of the notice a
+channel gets when a mute ends (`runtime/` passes the command layer's `mute_ended_notice`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,11 +25,12 @@ from delivery import outbox
 from delivery.alerts import build_alert
 from delivery.pacing import ChannelPacer, GlobalBudget, backoff_delay
 from delivery.ports import ChatPoster
-from delivery.status import delivery_status
-from errors import PermanentDeliveryError, RateLimited
+from errors import PermanentDeliveryError, RateLimited, describe
 from observability import metrics
 from storage import channels_repo
+from storage.outbox_status import delivery_status
 from stories.model import AlertKind, PostedMessage
+from values.clock import utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -34,28 +38,10 @@ Clock = Callable[[], datetime]
 NoticeText = Callable[..., str]  # (topic, skipped, *, muted_for: timedelta | None) -> str
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def default_mute_ended_notice(topic: str, skipped: int, *, muted_for: timedelta | None = None) -> str:
+    """The plain notice, for a sender built without the command layer's wording (`notice_text`)."""
     stories = "story" if skipped == 1 else "stories"
     return f"The mute on {topic} has ended: {skipped} {stories} skipped while it was on."
-
-
-def mute_ended_notice_text() -> NoticeText:
-    """The command layer words the notice when it offers `mute_ended_notice`; else a plain default."""
-    try:
-        from handlers.news import mute_ended_notice  # type: ignore[attr-defined]
-    except Exception:  # the command layer is optional here; any import problem falls back
-        return default_mute_ended_notice
-    return mute_ended_notice  # type: ignore[no-any-return]
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error).strip()
-    name = type(error).__name__
-    return f"{name}: {text}" if text else name
 
 
 class DeliverySender:
@@ -92,7 +78,7 @@ class DeliverySender:
         self._housekeeping_seconds = housekeeping_seconds
         self._clock = clock
         self._rng = rng or random.Random()
-        self._notice_text = notice_text or mute_ended_notice_text()
+        self.notice_text = notice_text or default_mute_ended_notice
         self._last_housekeeping = float("-inf")
         self.last_beat = time.monotonic()  # read by /healthz: the last successful claim
 
@@ -206,7 +192,7 @@ class DeliverySender:
             ended = await channels_repo.end_expired_mutes(session, now)
             for mute in ended:
                 muted_for = now - mute.muted_at if mute.muted_at is not None else None
-                text = self._notice_text(mute.topic, mute.skipped_count, muted_for=muted_for)
+                text = self.notice_text(mute.topic, mute.skipped_count, muted_for=muted_for)
                 await outbox.enqueue_notice(session, mute.channel.id, text, now)
                 log.info(
                     "mute ended",
@@ -256,7 +242,7 @@ class DeliverySender:
             await self._rate_limited(row, error)
         except PermanentDeliveryError as error:
             metrics.ALERTS_FAILED.labels(platform=row.platform, outcome="dead").inc()
-            await self._finish_dead(row, _describe(error))
+            await self._finish_dead(row, describe(error))
         except Exception as error:  # timeouts, 5xx, connection errors, and poster bugs: retry, then dead
             await self._failed(row, error)
         else:
@@ -282,7 +268,7 @@ class DeliverySender:
                 poster.find_posted(row.channel, row.idempotency_key, **where), timeout=self._send_timeout
             )
         except Exception as error:
-            log.warning("could not check for an earlier post", outbox_id=row.id, error=_describe(error))
+            log.warning("could not check for an earlier post", outbox_id=row.id, error=describe(error))
             return False
         if found is None:
             return False
@@ -335,12 +321,12 @@ class DeliverySender:
         retry_at = self._clock() + timedelta(seconds=error.retry_after)
         async with self._sessions() as session, session.begin():
             await outbox.mark_retry(
-                session, row.id, self.worker_id, _describe(error), retry_at, count_attempt=False
+                session, row.id, self.worker_id, describe(error), retry_at, count_attempt=False
             )
         log.warning("rate limited", outbox_id=row.id, channel=row.channel, retry_after=error.retry_after)
 
     async def _failed(self, row: outbox.ClaimedRow, error: BaseException) -> None:
-        reason = _describe(error)
+        reason = describe(error)
         if row.attempts >= self._max_attempts:
             metrics.ALERTS_FAILED.labels(platform=row.platform, outcome="dead").inc()
             await self._finish_dead(row, f"gave up after {row.attempts} attempts: {reason}")

@@ -1,7 +1,8 @@
 """The poll loop: lease due feeds, fetch and parse each on its own, hand new entries to the sink.
 
 The schedule lives in the database (`feeds.next_poll_at`), so a restart resumes where it stopped and
-several workers share the feeds through leases. APScheduler only fires `FeedPoller.tick` every few seconds.
+several workers share the feeds through leases. APScheduler only fires `FeedPoller.tick` every few seconds
+(`runtime/polling.PollingService` installs it).
 
 Each feed is processed in its own task and its own transactions: a slow or broken feed occupies one slot,
 never the others.
@@ -16,13 +17,10 @@ import random
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
-from apscheduler.job import Job
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
@@ -33,10 +31,10 @@ from feeds.parse import FeedContext, FeedParser, ParsedFeed
 from storage import feeds_repo
 from storage.models import FeedRow
 from stories.model import Entry
+from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
-TICK_JOB_ID = "feeds-poll-tick"
 
 
 class EntrySink(Protocol):
@@ -129,7 +127,7 @@ class FeedPoller:
         self._fetcher = FeedFetcher(settings, http_session)
         self._parser = parser or FeedParser()
         self.owner = owner or settings.worker_id or default_worker_id()
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._slots = max(settings.fetch_concurrency, 1)
         self._leasing = True
@@ -273,22 +271,3 @@ class FeedPoller:
             )
             log.warning("feed %r failed (%s): %s", feed.name, kind, reason)
             return FeedPollResult(feed.name, PollOutcome.FAILED, error_kind=kind, error=reason)
-
-
-def install_poller(scheduler: AsyncIOScheduler, poller: FeedPoller, settings: Settings) -> Job:
-    """Add the poll tick to an APScheduler 3.11 AsyncIOScheduler: interval with jitter, one run at a time.
-
-    The first tick runs at once, so a started bot polls its due feeds without waiting a whole interval.
-    """
-    tick = settings.scheduler_tick_seconds
-    return scheduler.add_job(
-        poller.tick,
-        IntervalTrigger(seconds=tick, jitter=max(tick * 0.2, 0.1)),
-        id=TICK_JOB_ID,
-        name="poll due feeds",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=max(int(tick * 2), 1),
-        next_run_time=datetime.now(UTC),
-    )

@@ -186,8 +186,3 @@ async def sync_sources(session: AsyncSession, sources: list[FeedSource], now: da
             report.disabled.append(name)
     await session.flush()
     return report
-
-
-async def sync_feeds_file(session: AsyncSession, path: Path, now: datetime) -> SyncReport:
-    """Load FEEDS_FILE and sync it (what `bot.py run` does at start); flushes, never commits."""
-    return await sync_sources(session, load_sources(path), now)

@@ -1,19 +1,11 @@
-"""Heartbeats: in memory for this process's `/healthz`, and in `worker_beats` for the fleet.
+"""Heartbeats in memory, for this process's `/healthz`: when each loop last turned.
 
-The table lets an operator (and the scale-out tests) see which workers are alive, what role they run and
-when their scheduler and delivery loop last turned.
+The fleet's heartbeats, in the `worker_beats` table, are written by `storage.worker_beats`.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
-
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from storage.models import SchedulerBeatRow
 
 
 class LoopBeat:
@@ -27,32 +19,3 @@ class LoopBeat:
 
     def __call__(self) -> float:
         return self.at
-
-
-async def record_beats(
-    sessions: async_sessionmaker[AsyncSession],
-    worker_id: str,
-    role: str,
-    now: datetime,
-    *,
-    scheduler_beat_at: datetime | None,
-    sender_beat_at: datetime | None,
-) -> None:
-    values = {"role": role, "scheduler_beat_at": scheduler_beat_at, "sender_beat_at": sender_beat_at}
-    async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(SchedulerBeatRow).where(SchedulerBeatRow.worker_id == worker_id).values(**values)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            return
-    try:
-        async with sessions() as session, session.begin():
-            session.add(SchedulerBeatRow(worker_id=worker_id, started_at=now, **values))
-    except IntegrityError:
-        pass  # inserted by our own previous beat racing this one: the next update lands
-
-
-async def forget_worker(sessions: async_sessionmaker[AsyncSession], worker_id: str) -> None:
-    """A cleanly stopped worker leaves the table, so what remains is alive or crashed."""
-    async with sessions() as session, session.begin():
-        await session.execute(delete(SchedulerBeatRow).where(SchedulerBeatRow.worker_id == worker_id))

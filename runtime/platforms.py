@@ -6,16 +6,20 @@ console when neither is: alerts print to the terminal and `/news` lines are read
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
 from delivery.ports import ChatPoster
 
+if TYPE_CHECKING:
+    from handlers.news.topics import TopicCatalog
+    from handlers.news.views import NewsAnswerer
+
 
 class PlatformRuntime(Protocol):
-    """What `handlers/{console,slack,discord_bot}.py` return (see docs/architecture.md)."""
+    """What `handlers/{console,slack,discord}/runtime.py` return (see docs/architecture.md)."""
 
     platform: str
     poster: ChatPoster
@@ -38,24 +42,26 @@ def configured_platforms(settings: Settings) -> list[str]:
 
 def build_platform_runtimes(
     settings: Settings,
-    news: Any,
+    news: NewsAnswerer,
     sessions: async_sessionmaker[AsyncSession],
     *,
+    catalog: TopicCatalog,
     stdin: bool,
 ) -> list[PlatformRuntime]:
-    """One runtime per configured platform; adapters are imported only when configured."""
+    """One runtime per configured platform, each answering `/news` through `news` with the topics of
+    `catalog`; adapters are imported only when configured (discord.py and Bolt are slow to import)."""
     runtimes: list[PlatformRuntime] = []
     for platform in configured_platforms(settings):
         if platform == "slack":
-            from handlers.slack import build_slack_runtime  # type: ignore[import-not-found]
+            from handlers.slack.runtime import build_slack_runtime
 
-            runtimes.append(build_slack_runtime(settings, news, sessions))
+            runtimes.append(build_slack_runtime(settings, news, sessions, catalog=catalog))
         elif platform == "discord":
-            from handlers.discord_bot import build_discord_runtime  # type: ignore[import-not-found]
+            from handlers.discord.runtime import build_discord_runtime
 
-            runtimes.append(build_discord_runtime(settings, news, sessions))
+            runtimes.append(build_discord_runtime(settings, news, sessions, catalog=catalog))
         else:
-            from handlers.console import build_console_runtime  # type: ignore[import-not-found]
+            from handlers.console.runtime import build_console_runtime
 
-            runtimes.append(build_console_runtime(settings, news, sessions, stdin=stdin))
+            runtimes.append(build_console_runtime(settings, news, sessions, catalog=catalog, stdin=stdin))
     return runtimes

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
@@ -152,8 +151,7 @@ class PollingService:
     async def _release_leases(self) -> None:
         try:
             async with self._sessions() as session, session.begin():
-                held = await session.scalars(select(FeedRow.id).where(FeedRow.lease_owner == self._owner))
-                for feed_id in list(held):
+                for feed_id in await feeds_repo.feeds_leased_by(session, self._owner):
                     await feeds_repo.release_lease(session, feed_id, self._owner)
         except Exception:
             log.warning("could not release feed leases; they expire after LEASE_SECONDS", exc_info=True)

@@ -27,14 +27,15 @@ from config.settings import Settings
 from delivery.sender import DeliverySender
 from feeds.schedule import default_worker_id
 from feeds.sources import load_sources, sync_sources
-from handlers.news import NewsService
+from handlers.news.channel import mute_ended_notice
+from handlers.news.service import NewsService
 from observability.server import HealthChecks, MetricsServer
-from runtime.heartbeat import forget_worker, record_beats
 from runtime.ingest import Ingestor
 from runtime.platforms import PlatformRuntime, build_platform_runtimes
 from runtime.polling import PollingService
 from runtime.roles import Role
 from storage.db import create_engine, session_factory, upgrade_database
+from storage.worker_beats import forget_worker, record_beats
 from stories.grouping import REDUCED_MODE, warm_up
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
@@ -116,14 +117,18 @@ class WirewatchProcess:
                 self.health.watch("scheduler", self.polling.beat, scheduler_stall_seconds(settings))
             news = build_news_service(sessions, catalog)
             factory = self.runtime_factory or (
-                lambda s, n, f: build_platform_runtimes(s, n, f, stdin=self.stdin and role.listens)
+                lambda s, n, f: build_platform_runtimes(
+                    s, n, f, catalog=catalog, stdin=self.stdin and role.listens
+                )
             )
             self.runtimes = list(factory(settings, news, sessions))
             for runtime in self.runtimes:
                 await runtime.start_posting()
             if role.delivers:
                 posters = {runtime.platform: runtime.poster for runtime in self.runtimes}
-                self.sender = DeliverySender.from_settings(settings, sessions, posters, worker_id=worker_id)
+                self.sender = DeliverySender.from_settings(
+                    settings, sessions, posters, worker_id=worker_id, notice_text=mute_ended_notice
+                )
                 sender = self.sender
                 self.health.watch("delivery", lambda: sender.last_beat, SENDER_STALL_SECONDS)
                 tasks.append(asyncio.create_task(self.sender.run(stop), name="delivery"))

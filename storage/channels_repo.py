@@ -1,7 +1,8 @@
 """Channels, their topic subscriptions and mutes: who gets which alerts.
 
-Used by the `/news` command layer (editors change it) and by delivery (which reads it when it writes
-outbox rows). A mute on a topic silences every story carrying that topic in that one channel.
+Used by the `/news` command layer (editors change it; adapters subscribe their alert channel through it)
+and by delivery (which reads it when it writes outbox rows). A mute on a topic silences every story carrying
+that topic in that one channel.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.views import ChannelRef
 from storage.models import ChannelRow, MuteRow, SubscriptionRow
+from values.chat import ChannelRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,22 @@ class EndedMute:
     topic: str
     skipped_count: int
     muted_at: datetime | None = None  # when the mute began: the notice points to a digest covering it
+
+
+async def find_channel(session: AsyncSession, ref: ChannelRef) -> ChannelRow | None:
+    """The channel's stored row; None for a channel no command or alert has touched yet."""
+    query = select(ChannelRow).where(
+        ChannelRow.platform == ref.platform, ChannelRow.external_id == ref.external_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def team_of(session: AsyncSession, platform: str, external_id: str) -> str | None:
+    """The workspace/server a channel was first seen in; None when unknown or recorded without one."""
+    query = select(ChannelRow.team_id).where(
+        ChannelRow.platform == platform, ChannelRow.external_id == external_id
+    )
+    return (await session.execute(query)).scalars().first()
 
 
 async def ensure_channel(session: AsyncSession, ref: ChannelRef, now: datetime) -> ChannelRow:

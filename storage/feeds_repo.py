@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FeedRow
@@ -182,6 +182,11 @@ async def record_failure(
     await session.flush()
 
 
+async def feeds_leased_by(session: AsyncSession, owner: str) -> list[int]:
+    """The ids of the feeds `owner` holds a lease on (expired or not)."""
+    return list(await session.scalars(select(FeedRow.id).where(FeedRow.lease_owner == owner)))
+
+
 async def release_lease(session: AsyncSession, feed_id: int, owner: str) -> bool:
     """Give a feed back without recording anything (shutdown); False if the lease was no longer ours."""
     statement = (
@@ -203,6 +208,30 @@ async def list_feeds(session: AsyncSession, *, include_disabled: bool = True) ->
     if not include_disabled:
         query = query.where(FeedRow.enabled.is_(True))
     return (await session.scalars(query)).all()
+
+
+async def feed_languages(session: AsyncSession) -> list[str]:
+    """The language codes the feeds are in, lower-cased and sorted (what `lang:` can find)."""
+    rows = await session.execute(select(FeedRow.language).where(FeedRow.language.is_not(None)).distinct())
+    return sorted({str(code).lower() for code in rows.scalars() if code})
+
+
+def enable_feed(feed: FeedRow, url: str, now: datetime) -> None:
+    """Poll a feed again (an editor added it back): at `url`, from now."""
+    feed.enabled, feed.disabled_reason = True, None
+    feed.url = feed.configured_url = url
+    feed.next_poll_at = now
+
+
+def disable_feed(feed: FeedRow, reason: str) -> None:
+    """Stop polling a feed, saying why; its lease goes with it. Its entries stay stored and searchable."""
+    feed.enabled, feed.disabled_reason = False, reason
+    feed.lease_owner = feed.lease_until = None
+
+
+async def purge_feed(session: AsyncSession, feed: FeedRow) -> None:
+    """Delete a feed and, through the foreign keys, everything stored from it (cannot be undone)."""
+    await session.execute(delete(FeedRow).where(FeedRow.id == feed.id))
 
 
 def health_of(feed: FeedRow) -> FeedHealth:

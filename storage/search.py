@@ -2,9 +2,9 @@
 
 Both engines sit behind `search_stories(session, query, ...)`. The full-text objects are created by migration
 0001 (`entries_fts` + triggers on SQLite; `search_vector` + GIN + the `entries_fts_config` text search
-configuration on PostgreSQL). The engines never see raw user text: `handlers.query` reduces it to words of
-letters and digits, each bound as a parameter (PostgreSQL) or as a quoted FTS5 string (SQLite), so no input
-can produce a syntax error or an injection.
+configuration on PostgreSQL). The engines never see raw user text: `handlers.news.query` reduces it to a
+`values.query.NewsQuery` of words of letters and digits, each bound as a parameter (PostgreSQL) or as a quoted
+FTS5 string (SQLite), so no input can produce a syntax error or an injection.
 
 Ranking: each engine's relevance (bm25 / ts_rank_cd), normalised over the candidates, blended with recency.
 Candidates are the most recently stored matches (at most CANDIDATE_WINDOW), which keeps a query for a word
@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.query import NewsQuery
 from storage.models import EntryRow, FeedRow, StoryRow
 from storage.types import UTCDateTime
 from stories.summarize import summarize
+from values.query import NewsQuery
 
 CANDIDATE_WINDOW = 300
 RELEVANCE_WEIGHT = 0.7

@@ -100,12 +100,6 @@ async def insert_new_entries(session: AsyncSession, rows: Sequence[dict[str, Any
     return {entry_key: entry_id for entry_id, entry_key in result.all()}
 
 
-async def known_entry_keys(session: AsyncSession, feed_id: int, keys: Sequence[str]) -> set[str]:
-    """Which of these entry keys the feed already has (the unique (feed_id, entry_key) index answers)."""
-    sql = f"SELECT entry_key FROM {_ENTRIES} WHERE feed_id = ? AND entry_key IN ({{IN}})"
-    return {row[0] for row in await _select_in(session, sql, keys, feed_id)}
-
-
 @dataclass(frozen=True, slots=True)
 class KnownEntry:
     """An entry a feed already has, with what telling an edit in place apart needs."""

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config.settings import load_settings
-from handlers.console import ConsoleRuntime, build_console_runtime
-from handlers.news import NewsService
-from handlers.render_text import _shorten, render_alert, render_reply
-from handlers.views import NewsReply, StoryLine
+from handlers.console.render import _shorten, render_alert, render_reply
+from handlers.console.runtime import ConsoleRuntime, build_console_runtime
+from handlers.news.service import NewsService
+from handlers.news.views import NewsReply, StoryLine
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow, SubscriptionRow
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
@@ -39,6 +39,7 @@ class Console:
             settings,
             self.news,
             self.sessions,
+            catalog=stand_in_catalog(),
             input_stream=io.StringIO("".join(f"{line}\n" for line in lines or [])),
             output_stream=io.StringIO(),
             editor=editor,

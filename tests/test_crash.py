@@ -180,7 +180,7 @@ async def child_main(database_url: str, mode: str, chat_url: str, kill: tuple[st
     sessions = session_factory(engine)
     poster: ChatPoster
     if mode == "slack":
-        from handlers.slack import build_slack_runtime
+        from handlers.slack.runtime import build_slack_runtime
 
         settings = load_settings(
             DATABASE_URL=database_url,

@@ -12,15 +12,16 @@ import pytest
 
 from config.settings import DEFAULT_TOPICS_FILE
 from errors import CommandError
-from handlers.discord_commands import NewsCommands, NotEditor, admin_group, is_editor, news_group
-from handlers.discord_lines import latest_line, mute_line, search_line, topic_line
-from handlers.help_text import COMMAND_NAMES
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.discord.commands import NewsCommands, NotEditor, admin_group, is_editor, news_group
+from handlers.discord.lines import latest_line, mute_line, search_line, topic_line
+from handlers.news.help_text import COMMAND_NAMES
+from handlers.news.views import NewsReply
 from stories.topics import TopicCatalog, load_topics
+from values.chat import Caller, ChannelRef
 
 
 class StandInNews:
-    """Same `handle` signature as `handlers.news.NewsService`: records each line and answers with it.
+    """Same `handle` signature as `handlers.news.service.NewsService`: records each line and answers with it.
 
     A line whose first word is in `gates` waits for that event, to make an answer slow on purpose.
     """

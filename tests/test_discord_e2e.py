@@ -22,8 +22,8 @@ from config.settings import load_settings
 from delivery.sender import DeliverySender
 from feeds.schedule import FeedPoller
 from feeds.sources import load_sources, sync_sources
-from handlers.discord_bot import DiscordRuntime, build_discord_runtime
-from handlers.news import NewsService
+from handlers.discord.runtime import DiscordRuntime, build_discord_runtime
+from handlers.news.service import NewsService
 from runtime.ingest import Ingestor
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import FeedRow, OutboxRow

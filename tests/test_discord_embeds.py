@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from handlers.discord_embeds import (
+from handlers.discord.embeds import (
     DESCRIPTION_FLOOR,
     EMBED_TOTAL_LIMIT,
     FIELD_VALUE_LIMIT,
@@ -21,7 +21,7 @@ from handlers.discord_embeds import (
     reply_embed,
     topic_colour,
 )
-from handlers.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
 from tests.fakes.discord_api import message_errors
 

@@ -17,10 +17,10 @@ from discord.gateway import DiscordWebSocket
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
-from handlers.discord_bot import INVITE_PERMISSIONS, DiscordRuntime, build_discord_runtime
-from handlers.discord_commands import DEFER_AFTER_SECONDS, FAILURE, SHARED_BELOW
-from handlers.help_text import COMMAND_NAMES
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.discord.commands import DEFER_AFTER_SECONDS, FAILURE, SHARED_BELOW
+from handlers.discord.runtime import INVITE_PERMISSIONS, DiscordRuntime, build_discord_runtime
+from handlers.news.help_text import COMMAND_NAMES
+from handlers.news.views import NewsReply
 from storage import channels_repo
 from storage.db import session_factory
 from stories.model import Alert, AlertKind, StoryCluster
@@ -34,6 +34,7 @@ from tests.fakes.discord_api import (
 )
 from tests.fakes.discord_gateway import GUILDS_INTENT, MANAGE_CHANNELS, FakeDiscordGateway, FakeGuild
 from tests.test_discord_commands import StandInNews
+from values.chat import Caller, ChannelRef
 
 GUILD = FakeGuild(id=910000000000000001, channel_id=910000000000000002, editor_role_id=910000000000000003)
 EDITOR_ROLE = GUILD.editor_role_name
@@ -125,7 +126,7 @@ async def test_gateway_identify_asks_only_for_the_guilds_intent(world: World) ->
 async def test_invite_url_has_exactly_the_needed_scopes_and_permissions(
     sqlite_engine: AsyncEngine, catalog: TopicCatalog, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handlers.discord_bot")
+    caplog.set_level(logging.INFO, logger="handlers.discord.runtime")
     async with FakeDiscordAPI() as api:
         settings = load_settings(DISCORD_TOKEN=BOT_TOKEN, DISCORD_API_BASE_URL=api.base_url)
         runtime = build_discord_runtime(

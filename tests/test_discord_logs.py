@@ -1,4 +1,4 @@
-"""Interaction and webhook tokens are masked in discord.py's DEBUG records (`handlers.discord_logs`).
+"""Interaction and webhook tokens are masked in discord.py's DEBUG records (`handlers.discord.logs`).
 
 The records here are built the way discord.py 2.7 writes them (`discord/http.py`, `discord/webhook/async_.py`,
 `discord/gateway.py`); the end-to-end check with the real client is in `test_discord_gateway.py`."""
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from handlers.discord_logs import DISCORD_LOGGERS, TOKEN_FILTER, install_token_redaction, redact_tokens
+from handlers.discord.logs import DISCORD_LOGGERS, TOKEN_FILTER, install_token_redaction, redact_tokens
 
 TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OTpzZWNyZXQ"
 INTERACTION_ID = 1234567890123456789

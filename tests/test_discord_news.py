@@ -1,5 +1,5 @@
-"""The real command layer (`handlers.news.NewsService`) behind Discord: every subcommand arrives over the
-fake gateway, is answered from a SQLite store, and changes what it should (mutes, subscriptions)."""
+"""The real command layer (`handlers.news.service.NewsService`) behind Discord: every subcommand arrives
+over the fake gateway, is answered from a SQLite store, and changes what it should (mutes, subscriptions)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
-from handlers.discord_bot import build_discord_runtime
-from handlers.news import NewsService
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.discord.runtime import build_discord_runtime
+from handlers.news.service import NewsService
+from handlers.news.views import NewsReply
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import EntryRow, FeedRow, StoryRow
@@ -21,6 +21,7 @@ from stories.topics import TopicCatalog, load_topics
 from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, FakeDiscordAPI
 from tests.fakes.discord_gateway import FakeDiscordGateway
 from tests.test_discord_gateway import EDITOR_ROLE, GUILD, World, callback_of
+from values.chat import Caller, ChannelRef
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CHANNEL = ChannelRef("discord", str(GUILD.channel_id), team_id=str(GUILD.id))
@@ -98,7 +99,7 @@ async def newsroom(engine: AsyncEngine, catalog: TopicCatalog) -> AsyncIterator[
         )
         sessions = session_factory(engine)
         news = RecordingNews(NewsService(sessions, catalog))
-        runtime = build_discord_runtime(settings, news, sessions)  # topics come from the service's catalog
+        runtime = build_discord_runtime(settings, news, sessions, catalog=catalog)
         # Answers here must not be deferred however loaded the machine is; one test lowers it on purpose.
         runtime.commands.defer_after = 30.0
         await runtime.start_listening()

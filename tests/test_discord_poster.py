@@ -12,9 +12,9 @@ import discord
 import pytest
 
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.discord_bot import minimal_intents
-from handlers.discord_endpoints import point_discord_at
-from handlers.discord_poster import DiscordPoster, delivery_error, nonce_for, posting_client, ref_for
+from handlers.discord.endpoints import point_discord_at
+from handlers.discord.poster import DiscordPoster, delivery_error, nonce_for, posting_client, ref_for
+from handlers.discord.runtime import minimal_intents
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, PostedMessage, StoryCluster
 from tests.fakes.discord_api import BOT_TOKEN, FakeDiscordAPI
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config.settings import Settings, load_settings
 from feeds import health
 from feeds.parse import FeedParser
-from feeds.schedule import TICK_JOB_ID, FeedPoller, PollOutcome, install_poller
+from feeds.schedule import FeedPoller, PollOutcome
 from feeds.sources import new_feed_row
+from runtime.polling import PollingService
 from storage import feeds_repo
 from storage.db import session_factory
 from storage.models import FeedRow
@@ -408,38 +408,27 @@ async def test_bozo_feed_is_used_and_noted_in_health(
     assert lines["Web page"].last_error_kind == "not_a_feed" and lines["Web page"].status == "failing"
 
 
+
+
 async def test_scheduler_runs_the_tick(
     server: FeedServer, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
+    """The tick on APScheduler as a process runs it (`runtime.polling.PollingService`): the first at once."""
     await add_feed(sessions, "Desk", server.feed("/desk.xml", rss_document("Desk", items(1))))
     polled = asyncio.Event()
 
-    async def sink(session: AsyncSession, feed: FeedRow, entries: list[Entry], now: datetime) -> None:
+    async def sink(session: AsyncSession, feed: FeedRow, entries: list[Entry], now: datetime) -> list[object]:
         polled.set()
+        return []
 
-    poller = FeedPoller(sessions, settings, sink)
-    tick_finished = asyncio.Event()
-    original_tick = poller.tick
-
-    async def tick_then_signal() -> object:
-        try:
-            return await original_tick()
-        finally:
-            tick_finished.set()
-
-    # The test must not tear the store down under a tick still recording its poll (the run would hang).
-    poller.tick = tick_then_signal  # type: ignore[method-assign]
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    job = install_poller(scheduler, poller, settings)
-    assert job.id == TICK_JOB_ID and job.coalesce is True and job.max_instances == 1
-    assert job.trigger.jitter and job.trigger.interval == timedelta(seconds=settings.scheduler_tick_seconds)
-    scheduler.start()
+    service = PollingService(sessions, settings, sink, owner="test")
+    service.start()
     try:
-        await asyncio.wait_for(tick_finished.wait(), timeout=10)
+        await asyncio.wait_for(polled.wait(), timeout=10)
     finally:
-        scheduler.shutdown(wait=False)
-        await poller.aclose()
-    assert polled.is_set()
+        # Waits for the tick still recording its poll, so the store is not torn down under it.
+        await service.stop(10)
+    assert service.ticks == 1  # the first tick ran at start; the next is SCHEDULER_TICK_SECONDS on
 
 
 async def test_stop_leasing_lets_the_tick_finish_without_taking_more_feeds(

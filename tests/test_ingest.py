@@ -18,8 +18,7 @@ from sqlalchemy import func, select, update
 from config.settings import DEFAULT_TOPICS_FILE, Settings, load_settings
 from delivery.sender import DeliverySender
 from feeds.schedule import FeedPoller
-from feeds.sources import sync_feeds_file
-from handlers.views import ChannelRef
+from feeds.sources import load_sources, sync_sources
 from runtime.ingest import Ingestor
 from storage import channels_repo
 from storage.db import create_engine, session_factory, upgrade_database
@@ -28,6 +27,7 @@ from stories.model import Alert, AlertKind, PostedMessage
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
 from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
+from values.chat import ChannelRef
 
 # Three different border events: the pipeline must keep them apart as three stories.
 BORDER_STORIES = {
@@ -96,7 +96,7 @@ class Desk:
     async def start(self, feeds_file: Path) -> None:
         await upgrade_database(self.engine)
         async with self.sessions.begin() as session:
-            await sync_feeds_file(session, feeds_file, datetime.now(UTC))
+            await sync_sources(session, load_sources(feeds_file), datetime.now(UTC))
             channel = await channels_repo.ensure_channel(
                 session, ChannelRef("console", "desk"), datetime.now(UTC)
             )

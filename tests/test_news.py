@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from delivery.sender import DeliverySender
-from handlers.help_text import COMMAND_NAMES
-from handlers.news import NewsService, mute_ended_notice
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.news.channel import mute_ended_notice
+from handlers.news.help_text import COMMAND_NAMES
+from handlers.news.service import NewsService
+from handlers.news.views import NewsReply
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow, OutboxRow, SubscriptionRow
@@ -33,6 +34,7 @@ from tests.test_news_fixtures import (
     seed_newsroom,
     stand_in_catalog,
 )
+from values.chat import Caller, ChannelRef
 
 EDITOR = Caller(user_id="U-editor", is_editor=True)
 REPORTER = Caller(user_id="U-reporter", is_editor=False)
@@ -429,7 +431,9 @@ async def test_a_three_day_mute_ends_with_a_three_day_digest(desk: Desk) -> None
         channel = (await session.execute(select(ChannelRow))).scalar_one()
         await channels_repo.count_skipped(session, channel.id, "migration")
     desk.clock.now = NOW + timedelta(days=3, seconds=20)
-    sender = DeliverySender(desk.sessions, {}, worker_id="test", clock=desk.clock)
+    sender = DeliverySender(
+        desk.sessions, {}, worker_id="test", clock=desk.clock, notice_text=mute_ended_notice
+    )
     assert await sender.end_expired_mutes() == 1
     async with desk.sessions() as session:
         [row] = (await session.execute(select(OutboxRow))).scalars()

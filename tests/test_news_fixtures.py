@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from handlers.query import parse_news_query
+from handlers.news.query import parse_news_query
 from storage.db import session_factory
 from storage.models import EntryRow, FeedRow, StoryRevisionRow, StoryRow
 from storage.search import search_stories

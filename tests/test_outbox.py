@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from delivery import outbox
-from handlers.views import ChannelRef
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import MuteRow, OutboxRow, StoryRow
@@ -23,6 +22,7 @@ from stories.model import (
     StoryEvent,
     StoryEventKind,
 )
+from values.chat import ChannelRef
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MAX_AGE = timedelta(hours=6)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.durations import next_clock_time, parse_duration, parse_since
-from handlers.query import (
+from handlers.news.durations import next_clock_time, parse_duration, parse_since
+from handlers.news.query import (
     MAX_EXCLUDED_PARTS,
     MAX_POSITIVE_PARTS,
     MAX_WORD_CHARS,

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from config.settings import ConfigurationError, load_settings
 from feeds.schedule import TickSummary
-from handlers.console import build_console_runtime
+from handlers.console.runtime import build_console_runtime
+from handlers.news.channel import mute_ended_notice
 from runtime.polling import PollingService
 from runtime.process import WirewatchProcess
 from runtime.roles import Role
@@ -84,6 +85,8 @@ async def test_all_role_polls_stores_alerts_and_reports_health(sqlite_url: str, 
 
         assert await wait_until(alerted, within=20)
         assert story.title in output.getvalue() and "NEW" in output.getvalue()
+        # Delivery imports nothing of the command layer: the wiring hands it the mute-ended notice's wording.
+        assert process.sender is not None and process.sender.notice_text is mute_ended_notice
 
         assert process.metrics_server is not None
         base = f"http://127.0.0.1:{process.metrics_server.bound_port}"

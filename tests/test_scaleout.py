@@ -39,12 +39,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.outbox import idempotency_key
-from handlers.views import ChannelRef
 from storage import channels_repo
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import EntryRow, FeedRow, OutboxRow, StoryRow
 from tests.conftest import PROJECT_ROOT
 from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
+from values.chat import ChannelRef
 
 T = TypeVar("T")
 SYLLABLES = ("ka", "lo", "mi", "re", "tu", "sa", "no", "vi", "de", "po", "gu", "ze", "ra", "fi", "mo", "te")
@@ -426,7 +426,7 @@ async def run_scale_scenario(
         await farm.stop()
         await slack.stop()
 
-    from handlers.slack_poster import _key_of
+    from handlers.slack.poster import _key_of
 
     async def duplicate_keys(session: AsyncSession) -> int:
         grouped = (

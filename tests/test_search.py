@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from handlers.query import parse_news_query
+from handlers.news.query import parse_news_query
 from storage.db import session_factory
 from storage.models import EntryRow, StoryRow
 from storage.search import SearchHit, recent_stories, search_stories

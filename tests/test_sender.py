@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from delivery.pacing import BACKOFF_CAP_SECONDS, ChannelPacer, GlobalBudget, backoff_delay
 from delivery.sender import DeliverySender
-from delivery.status import delivery_status
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.news import NewsService
-from handlers.views import Caller, ChannelRef
+from handlers.news.service import NewsService
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import OutboxRow
+from storage.outbox_status import delivery_status
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, PostedMessage, StoryEventKind
 from tests.test_news_fixtures import stand_in_catalog
 from tests.test_outbox import NOW, add_channel, add_story, claim, enqueue, outbox_rows, story_event
+from values.chat import Caller, ChannelRef
 
 
 @dataclass

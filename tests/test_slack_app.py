@@ -24,14 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import ConfigurationError, load_settings
 from errors import CommandError
-from handlers.slack import SlackRuntime, build_slack_runtime
-from handlers.slack_blocks import ACTION_MUTE_TOPIC, ACTION_RELATED, ACTION_SHARE
-from handlers.slack_editors import EditorList, EditorPolicy
-from handlers.slack_listeners import DEFAULT_ACK_BUDGET, WORKING_TEXT, SlackListeners
-from handlers.views import Caller, ChannelRef, NewsReply, StoryLine
+from handlers.news.views import NewsReply, StoryLine
+from handlers.slack.blocks import ACTION_MUTE_TOPIC, ACTION_RELATED, ACTION_SHARE
+from handlers.slack.editors import EditorList, EditorPolicy
+from handlers.slack.listeners import DEFAULT_ACK_BUDGET, WORKING_TEXT, SlackListeners
+from handlers.slack.runtime import SlackRuntime, build_slack_runtime
 from storage.db import session_factory
 from storage.models import ChannelRow, SubscriptionRow
 from tests.fakes.slack_api import FakeSlack, block_actions_body, signed_headers, slash_command_body
+from values.chat import Caller, ChannelRef
 
 SECRET = "signing-secret-for-tests"
 BEAT = "venezuela-colombia-border"
@@ -266,7 +267,7 @@ async def test_an_unreachable_slack_in_the_editor_check_means_not_an_editor(
     fake: FakeSlack, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """users.info cannot be reached: `/news mute …` is still answered (as from a non-editor), not a 500."""
-    caplog.set_level(logging.WARNING, logger="handlers.slack_editors")
+    caplog.set_level(logging.WARNING, logger="handlers.slack.editors")
     # A budget far above the lookup's own retry: the answer, or the failure, comes inside the ack.
     async with running_app(fake, sqlite_engine, ack_budget=60.0) as harness:
         await harness.command("help", user="U1")  # Bolt's own one-time auth.test is done while Slack is up

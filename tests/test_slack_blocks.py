@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from handlers.slack_blocks import (
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.slack.blocks import (
     ACTION_MUTE_TOPIC,
     ACTION_RELATED,
     ACTION_SHARE,
     render_alert,
     render_reply,
 )
-from handlers.slack_mrkdwn import escape, escaped_fit, fit, safe_url
-from handlers.views import NewsReply, ReplySection, StoryLine, Table
+from handlers.slack.mrkdwn import escape, escaped_fit, fit, safe_url
 from stories.model import ALERT_FIGURES, Alert, AlertKind, FigureChange, KeyFigure, StoryCluster
 
 PUBLISHED = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)

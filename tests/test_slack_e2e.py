@@ -20,8 +20,8 @@ from config.settings import Settings, load_settings
 from delivery.sender import DeliverySender
 from feeds.schedule import FeedPoller
 from feeds.sources import load_sources, sync_sources
-from handlers.news import NewsService
-from handlers.slack import SlackRuntime, build_slack_runtime
+from handlers.news.service import NewsService
+from handlers.slack.runtime import SlackRuntime, build_slack_runtime
 from runtime.ingest import Ingestor
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import FeedRow

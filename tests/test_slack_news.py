@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
-from handlers.news import NewsService
-from handlers.slack import SlackRuntime, build_slack_runtime
-from handlers.slack_blocks import ACTION_MUTE_TOPIC, ACTION_SHARE
-from handlers.slack_listeners import WORKING_TEXT
+from handlers.news.service import NewsService
+from handlers.slack.blocks import ACTION_MUTE_TOPIC, ACTION_SHARE
+from handlers.slack.listeners import WORKING_TEXT
+from handlers.slack.runtime import SlackRuntime, build_slack_runtime
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow
 from stories.topics import load_topics

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import load_settings
 from errors import PermanentDeliveryError
-from handlers.slack import build_slack_runtime
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.news.views import NewsReply
+from handlers.slack.runtime import build_slack_runtime
 from storage import channels_repo
 from storage.db import session_factory
 from stories.model import Alert, AlertKind, StoryCluster
 from tests.fakes.slack_api import FakeSlack, signed_headers, slash_command_body
+from values.chat import Caller, ChannelRef
 
 SECRET = "oauth-signing-secret"
 # slack_sdk itself still uses aiohttp.BasicAuth for oauth.v2.access; not ours to fix.
@@ -168,7 +169,7 @@ async def test_an_app_token_is_ignored_with_oauth_and_says_so(
     fake: FakeSlack, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """As .env.example and docs/slack.md say: SLACK_APP_TOKEN does nothing in OAuth mode (logged)."""
-    caplog.set_level(logging.WARNING, logger="handlers.slack")
+    caplog.set_level(logging.WARNING, logger="handlers.slack.runtime")
     config = load_settings(
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_CLIENT_ID=fake.oauth_client_id,

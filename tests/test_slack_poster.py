@@ -15,8 +15,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
-from handlers.slack_clients import SingleTokenClients, api_base_url, make_client, retry_handlers
-from handlers.slack_poster import EVENT_TYPE, SlackPoster, headline_changed
+from handlers.slack.clients import SingleTokenClients, api_base_url, make_client, retry_handlers
+from handlers.slack.poster import EVENT_TYPE, SlackPoster, headline_changed
 from stories.model import Alert, AlertKind, FigureChange, KeyFigure, PostedMessage, StoryCluster
 from tests.fakes.slack_api import FakeSlack
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import ConfigurationError, Settings, load_settings
-from handlers.slack import build_slack_runtime
-from handlers.views import Caller, ChannelRef, NewsReply
+from handlers.news.views import NewsReply
+from handlers.slack.runtime import build_slack_runtime
 from storage.db import session_factory
 from tests.fakes.slack_api import FakeSlack
+from values.chat import Caller, ChannelRef
 
 
 class EchoNews:

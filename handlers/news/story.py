@@ -1,0 +1,149 @@
+"""One story in depth and key figures over time: `/news story <number>` and `/news figures <words>`.
+
+Both read a story's revisions, each dated by when its figures were reported, so a figure's history reads
+in the order the news told it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from errors import CommandError
+from handlers.news.common import DEFAULT_RESULTS, Command, CommandFamily, clock_text, hit_line, story_line
+from handlers.news.search import parse_search
+from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
+from storage import story_reads
+from storage.search import search_stories
+from storage.story_records import figures_from_json
+from stories.model import FigureChange
+from values.chat import Caller, ChannelRef
+
+FIGURE_ROWS = 40
+
+
+def _change_line(change: Any) -> str | None:
+    """One stored figure change (or a line already worded) as a sentence; None for one it cannot read."""
+    if isinstance(change, str):
+        return change
+    if not isinstance(change, dict):
+        return None
+    old = figures_from_json([change["old"]]) if isinstance(change.get("old"), dict) else ()
+    new = figures_from_json([change["new"]]) if isinstance(change.get("new"), dict) else ()
+    if not old and not new:
+        return None
+    what = str(change.get("what") or (new or old)[0].what)
+    return FigureChange(what=what, old=old[0] if old else None, new=new[0] if new else None).describe()
+
+
+class StoryCommands(CommandFamily):
+    """`story` and `figures`."""
+
+    def commands(self) -> dict[str, Command]:
+        return {"story": self._story, "figures": self._figures}
+
+    async def _story(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
+        token = rest.strip().lstrip("#")
+        if not token.isdigit() or len(token) > 18:
+            raise CommandError(
+                "Give the story's number, as shown in search results (#42).", example="/news story 42"
+            )
+        story_id = int(token)
+        async with self.sessions() as session:
+            story = await story_reads.get_story(session, story_id)
+            if story is None:
+                raise CommandError(
+                    f"There is no story #{story_id}. Search for it to find its number.",
+                    example="/news venezuela",
+                )
+            entries = await story_reads.story_sources(session, story_id)
+            revisions = await story_reads.figure_history(session, [story_id])
+        sources = tuple(
+            StoryLine(
+                story_id=story_id,
+                title=entry.title,
+                link=entry.link,
+                source=feed_name,
+                published=entry.published_at or entry.first_seen_at,
+                language=entry.language,
+            )
+            for entry, feed_name in entries
+        )
+        sections = [ReplySection(heading=f"Sources ({len(sources)})", stories=sources)]
+        updates: list[str] = []
+        for revision, reported in revisions:
+            for change in revision.changes or ():
+                described = _change_line(change)
+                if described:
+                    updates.append(f"{clock_text(reported)} (rev {revision.revision}): {described}")
+        if updates:
+            sections.append(ReplySection(heading="Updates", lines=tuple(updates)))
+        rows = [
+            (str(revision.revision), clock_text(reported), figure.what, figure.text)
+            for revision, reported in revisions
+            for figure in figures_from_json(revision.figures)
+        ]
+        table = (
+            Table(columns=("rev", "when", "figure", "value"), rows=tuple(rows), title="Figure history")
+            if rows
+            else None
+        )
+        return NewsReply(
+            kind="story",
+            title=f"#{story.id} {story.title}",
+            text=story.summary or "",
+            # The summary is the reply's text; the line carries the rest (source, link, figures).
+            stories=(dataclasses.replace(story_line(story), summary=""),),
+            sections=tuple(sections),
+            table=table,
+            generated_at=now,
+        )
+
+    async def _figures(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
+        if not rest.strip():
+            raise CommandError(
+                "Which stories? Give some words to search for.", example="/news figures deserters"
+            )
+        query, topics = parse_search(self.topics, rest, now, command="/news figures")
+        async with self.sessions() as session:
+            hits = await search_stories(session, query, now, limit=DEFAULT_RESULTS, topics=topics)
+            story_ids = [h.story_id for h in hits]
+            revisions = await story_reads.figure_history(session, story_ids)
+        seen: set[tuple[int, str, str]] = set()
+        rows: list[tuple[datetime, str, str, str]] = []
+        with_history = {revision.story_id for revision, _ in revisions}
+        for revision, reported in sorted(revisions, key=lambda item: (item[1], item[0].id)):
+            for figure in figures_from_json(revision.figures):
+                key = (revision.story_id, figure.key(), figure.text)
+                if key in seen:
+                    continue  # unchanged since the last revision: one row per value, not per revision
+                seen.add(key)
+                rows.append((reported, figure.what, figure.text, f"#{revision.story_id}"))
+        for hit in hits:
+            if hit.story_id in with_history:
+                continue
+            for figure in figures_from_json(hit.figures):
+                rows.append((hit.published, figure.what, figure.text, f"#{hit.story_id}"))
+        rows.sort(key=lambda row: (row[1].lower(), row[0]))
+        shown = query.describe()
+        table_rows = tuple(
+            (f"{when:%Y-%m-%d %H:%M}", what, value, story) for when, what, value, story in rows
+        )
+        if not table_rows:
+            text_line = (
+                f"No key figures in stories matching `{shown}`." if hits else f"No stories match `{shown}`."
+            )
+            return NewsReply(kind="figures", title=f"Figures: {shown}", text=text_line, generated_at=now)
+        return NewsReply(
+            kind="figures",
+            title=f"Figures: {shown}",
+            text=f"Key figures of the {len(hits)} best-matching stories, over time.",
+            table=Table(
+                columns=("when (UTC)", "figure", "value", "story"),
+                rows=table_rows[:FIGURE_ROWS],
+                title="Key figures",
+            ),
+            stories=tuple(hit_line(h) for h in hits),
+            generated_at=now,
+        )
