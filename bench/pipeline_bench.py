@@ -43,9 +43,9 @@ from storage.models import FeedRow
 from stories.figure_match import what_words
 from stories.figures import clear_caches as clear_figure_caches
 from stories.fingerprint import BANDS
+from stories.folding import fold
 from stories.grouping import warm_up
 from stories.model import Entry
-from stories.numerals import fold
 from stories.pipeline import StoryPipeline
 from stories.prepare import Prepared
 from stories.topics import load_topics

@@ -13,11 +13,10 @@ from datetime import datetime
 
 import aiohttp
 import trafilatura
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
-from storage.models import ArticleCacheRow
+from storage.article_cache import cached_article, store_article
 from stories.cleanup import clean_article
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,11 @@ class ArticleFetcher:
         """The cached or freshly fetched text of `url`; None when the page could not be had."""
         if len(url) > MAX_URL_LENGTH:
             return None
-        cached = await session.get(ArticleCacheRow, url)
+        cached = await cached_article(session, url)
         if cached is not None:
             return cached.text if cached.status == "ok" else None
         status, text = await self._fetch(url)
-        await self._store(session, url, status, text, now)
+        await store_article(session, url, status, text, now)
         return text if status == "ok" else None
 
     async def _fetch(self, url: str) -> tuple[str, str]:
@@ -95,13 +94,3 @@ class ArticleFetcher:
         finally:
             if owned:
                 await http.close()
-
-    @staticmethod
-    async def _store(session: AsyncSession, url: str, status: str, text: str, now: datetime) -> None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        statement = (
-            insert(ArticleCacheRow)
-            .values(url=url, fetched_at=now, status=status, text=text)
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
-        await session.execute(statement)

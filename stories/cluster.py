@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from stories.figure_match import BACKGROUND_NAMES, UPDATE_CUES, figure_changes
+from stories.folding import fold
 from stories.model import KeyFigure
-from stories.numerals import fold
 from stories.topics import fold_words
 
 NEAR_DUPLICATE_SIMILARITY = 0.5

@@ -22,8 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from stories.fingerprint import figure_value_key, is_distinctive
+from stories.folding import fold
 from stories.model import FigureChange, KeyFigure
-from stories.numerals import fold
 
 CONCEPTS_FILE = Path(__file__).resolve().parent / "concepts.toml"
 # A revised count of the same thing stays within this factor of the old one (326 -> 411); a guessed pairing

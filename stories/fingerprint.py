@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHash
 
+from stories.folding import ACCENTS, fold
 from stories.model import KeyFigure
-from stories.numerals import ACCENTS, fold
 
 NUM_PERM = 64
 # 16 bands of 4 rows (datasketch's optimum for a 0.5 threshold at 64 permutations is 14x4): a pair with

@@ -6,12 +6,6 @@ Only parsing lives here; deciding whether a number is a key figure is `stories.f
 
 from __future__ import annotations
 
-import unicodedata
-from functools import lru_cache
-
-# "365,000" "365.000" "1.234.567" "1,6" "1.6" "12" "0.5"; a leading dot-less form only.
-DIGITS = r"\d{1,3}(?:[.,\u00a0 ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
-
 SCALES: dict[str, float] = {
     "thousand": 1e3,
     "thousands": 1e3,
@@ -63,7 +57,6 @@ _MULTIPLIERS = {
     "mil": 1_000, "millon": 1_000_000, "millones": 1_000_000,
     "dozen": 12, "docena": 12, "docenas": 12, "centenar": 100,
 }  # fmt: skip
-_STANDALONE_MULTIPLIERS = frozenset({"dozen", "docena", "mil", "hundred", "centenar"})  # "mil personas"
 _JOINERS = frozenset({"and", "y", "a"})  # "three hundred and twenty", "treinta y dos", "a dozen"
 WORD_NUMBERS = {**_UNITS_EN, **_UNITS_ES}
 # Spanish number words are no numbers in English text, where one of them is a common word: "once governed".
@@ -71,32 +64,6 @@ SPANISH_ONLY_NUMBER_WORDS = frozenset(_UNITS_ES) - frozenset(_UNITS_EN)
 # Words that start a written number. "one", "un", "una" (and "a") are articles far more often than counts,
 # so a written number must carry a multiplier or be at least two to stand alone.
 NUMBER_WORDS = frozenset(WORD_NUMBERS) | frozenset(_MULTIPLIERS) | _JOINERS
-
-
-def _accent_table() -> dict[int, str]:
-    """Latin letters with diacritics (Latin-1 and Latin Extended-A) mapped to their base letters."""
-    table: dict[int, str] = {}
-    for code in range(0xC0, 0x250):
-        base = "".join(
-            ch for ch in unicodedata.normalize("NFD", chr(code)) if unicodedata.category(ch) != "Mn"
-        )
-        if base != chr(code) and base.isascii():
-            table[code] = base
-    return table
-
-
-ACCENTS = _accent_table()
-
-
-def fold_text(text: str) -> str:
-    """Lower case without accents, for whole texts: one C-level translate, no per-character Python."""
-    return text.lower().translate(ACCENTS)
-
-
-@lru_cache(maxsize=200_000)
-def fold(word: str) -> str:
-    """Lower case without accents: "Millón" -> "millon". Cached: the same words recur in every article."""
-    return word.lower() if word.isascii() else word.lower().translate(ACCENTS)
 
 
 def parse_digits(raw: str, language: str | None) -> float | None:

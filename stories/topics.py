@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from config.settings import ConfigurationError
+from stories.folding import fold_compat
 from stories.model import Topic
 
 LANGUAGE_KEYS = ("en", "es", "any")
-_DIACRITICS = re.compile(r"[\u0300-\u036f]")
 _WORDS = re.compile(r"[^\W_]+")
 # fold_spans' mark between two parts: a control character, no word character, never made by folding.
 _SENTENCE_MARK = "\x00"
@@ -43,7 +42,7 @@ def fold_words(text: str) -> list[str]:
     splitting on anything that is not a letter or digit gives the word boundaries ("hondureña" stays whole).
     """
     words = _folded_words(text, _FOLD_WORD_BYTES)
-    return _words(_fold(text), _WORD_BYTES) if words is None else words
+    return _words(fold_compat(text), _WORD_BYTES) if words is None else words
 
 
 def fold_spans(parts: list[str]) -> tuple[list[str], list[int], list[int]]:
@@ -70,7 +69,7 @@ def fold_spans(parts: list[str]) -> tuple[list[str], list[int], list[int]]:
         return tokens, starts, ends
     joined = _SENTENCE_JOIN.join(parts)
     found = _folded_words(joined, _FOLD_WORD_BYTES_AND_MARK)
-    tokens = _words(_fold(joined), _WORD_BYTES_AND_MARK) if found is None else found
+    tokens = _words(fold_compat(joined), _WORD_BYTES_AND_MARK) if found is None else found
     start = 0
     for _ in range(len(parts) - 1):  # one mark between each two parts
         end = tokens.index(_SENTENCE_MARK, start)
@@ -82,12 +81,6 @@ def fold_spans(parts: list[str]) -> tuple[list[str], list[int], list[int]]:
         starts.append(start)
         ends.append(len(tokens))
     return tokens, starts, ends
-
-
-def _fold(text: str) -> str:
-    if text.isascii():
-        return text.lower()  # nothing to decompose, no accents to drop
-    return _DIACRITICS.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
 def _word_table(latin1: bool, keep: str = "") -> bytes:
@@ -113,7 +106,7 @@ def _fold_word_table(keep: str = "") -> bytes:
     needing no context outside Greek), kept when a letter or digit, else a space; the rest _UNFOLDABLE."""
     table = bytearray()
     for code in range(256):
-        folded = chr(code) if chr(code) in keep else _fold(chr(code))
+        folded = chr(code) if chr(code) in keep else fold_compat(chr(code))
         if len(folded) != 1 or ord(folded) > 255:
             table.append(_UNFOLDABLE)
         else:
@@ -122,7 +115,7 @@ def _fold_word_table(keep: str = "") -> bytes:
 
 
 def _folded_words(text: str, table: bytes) -> list[str] | None:
-    """`_words(_fold(text))` through one bytes table for Latin-1 text (most news text), else None."""
+    """`_words(fold_compat(text))` through one bytes table for Latin-1 text (most news text), else None."""
     try:
         folded = text.encode("latin-1").translate(table)
     except UnicodeEncodeError:

@@ -190,7 +190,7 @@ def test_every_concept_word_belongs_to_one_concept() -> None:
     from collections import Counter
 
     from stories.figure_match import CONCEPTS_FILE
-    from stories.numerals import fold
+    from stories.folding import fold
 
     data = tomllib.loads(CONCEPTS_FILE.read_text(encoding="utf-8"))
     words = Counter(fold(word) for listed in data["concepts"].values() for word in listed.split())

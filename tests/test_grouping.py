@@ -17,11 +17,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from stories.folding import fold_text
 from stories.grouping.bridge import bridge_available
 from stories.grouping.features import FEATURES, agency_of, compare, date_mentions, guid_base, make_view
 from stories.grouping.model import load_model
 from stories.grouping.terms import title_terms
-from stories.numerals import fold_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MONDAY = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

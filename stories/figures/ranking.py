@@ -12,8 +12,8 @@ from functools import lru_cache
 from operator import attrgetter
 
 from stories.figures.reader import Figure
+from stories.folding import fold
 from stories.model import KeyFigure
-from stories.numerals import fold
 
 SMALL_VALUE = 10
 _WORDS = re.compile(r"\w+")

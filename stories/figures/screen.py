@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from stories.figures.vocabulary import PROPORTION_SCREEN_WORDS, STRONG_NUMBER_WORDS
-from stories.numerals import fold
+from stories.folding import fold
 
 _YEARS_AND_TIMES = r"(?<![\d.,])(?:1[89]\d\d|20\d\d)(?![\d.,]\d)|\b\d{1,2}:\d\d\b"
 # Whether a left-to-right scan that skips years and clock times ("2019", "10:30", the commonest digits in

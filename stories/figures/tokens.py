@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from operator import attrgetter
 
-from stories.numerals import fold
+from stories.folding import fold
 
 # A digit group ("1,6"), a word ("Venezuela's"), a currency or percent sign, or one punctuation mark. The
 # alternatives start with disjoint characters, except that a sign is also punctuation (so it comes first);

@@ -13,7 +13,7 @@ import gzip
 from functools import cache
 from pathlib import Path
 
-from stories.numerals import fold
+from stories.folding import fold
 
 LEXICON_FILE = Path(__file__).resolve().parent / "data" / "es_en_lexicon.tsv.gz"
 

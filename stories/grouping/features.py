@@ -24,6 +24,7 @@ from stories.figure_match import (
     same_thing,
     same_words,
 )
+from stories.folding import fold_text
 from stories.grouping.terms import (
     bridged_terms,
     char_grams,
@@ -34,7 +35,6 @@ from stories.grouping.terms import (
     title_terms,
 )
 from stories.model import KeyFigure
-from stories.numerals import fold_text
 
 FEATURES = (
     "title_cosine",

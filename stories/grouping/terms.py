@@ -16,8 +16,9 @@ from pathlib import Path
 
 import Stemmer
 
+from stories.folding import fold
 from stories.grouping.bridge import to_english
-from stories.numerals import NUMBER_WORDS, fold
+from stories.numerals import NUMBER_WORDS
 
 IDF_FILE = Path(__file__).resolve().parent / "data" / "idf.tsv.gz"
 # Every term is cut to this many letters after stemming, names too: "Colombia", "Colombian", "colombiano" ->
