@@ -455,3 +455,12 @@ async def test_search_in_a_language_no_feed_has_says_which_there_are(desk: Desk)
     assert reply.is_error and "en, es" in reply.text
     assert reply.examples == ("/news colombia lang:en since:30d",)
     assert (await desk.ask("colombia lang:es")).stories  # a known language still searches
+
+
+async def test_story_says_how_each_source_joined_it(desk: Desk) -> None:
+    reply = await desk.ask(f"story #{desk.deserters_story}")
+    why = next(section for section in reply.sections if section.heading == "Why they are one story")
+    assert len(why.lines) == len(reply.sections[0].stories)
+    assert why.lines[0].endswith(": first report")
+    # The Spanish service's copy joined by a decision the reporter can check: its kind, score and evidence.
+    assert why.lines[1] == "AFP español: same story 0.93 (title cosine 0.64 via translation)"

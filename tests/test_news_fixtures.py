@@ -110,6 +110,7 @@ async def add_entry(
     language: str | None = None,
     published: datetime | None = None,
     seen: datetime | None = None,
+    match: dict[str, object] | None = None,
 ) -> EntryRow:
     row = EntryRow(
         feed_id=feed.id,
@@ -127,6 +128,7 @@ async def add_entry(
         topics=list(story.topics) if story is not None else [],
         matched=[],
         figures=[],
+        match=match,
     )
     session.add(row)
     await session.flush()
@@ -232,6 +234,8 @@ async def seed_newsroom(sessions: async_sessionmaker[AsyncSession]) -> int:
             deserters,
             "Desertores venezolanos cruzan a Colombia",
             published=NOW - timedelta(days=1, hours=20),
+            # As the pipeline stores it (`StoryMatch.as_json`).
+            match={"kind": "model", "score": 0.93, "evidence": ["title cosine 0.64 via translation"]},
         )
         await add_revision(
             session,

@@ -71,6 +71,9 @@ class StoryCommands(CommandFamily):
             for entry, feed_name in entries
         )
         sections = [ReplySection(heading=f"Sources ({len(sources)})", stories=sources)]
+        joined = tuple(match_line(feed_name, entry.match) for entry, feed_name in entries)
+        if len(joined) > 1:
+            sections.append(ReplySection(heading="Why they are one story", lines=joined))
         updates: list[str] = []
         for revision, reported in revisions:
             for change in revision.changes or ():
@@ -147,3 +150,17 @@ class StoryCommands(CommandFamily):
             stories=tuple(hit_line(h) for h in hits),
             generated_at=now,
         )
+
+
+_MATCH_KIND = {"exact": "copy", "near": "near copy", "model": "same story"}
+
+
+def match_line(source: str, match: dict[str, Any] | None) -> str:
+    """How one source joined the story (`StoryMatch` as stored): "EFE: same story 0.93 (shared figure 326
+    (deserters); title cosine 0.71 via translation)"."""
+    if not match:
+        return f"{source}: first report"
+    kind = _MATCH_KIND.get(str(match.get("kind")), str(match.get("kind")))
+    evidence = "; ".join(str(item) for item in match.get("evidence") or ())
+    score = float(match.get("score") or 0.0)
+    return f"{source}: {kind} {score:.2f}" + (f" ({evidence})" if evidence else "")
