@@ -172,7 +172,8 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
         return built[0]
 
     failures = 0
-    async with open_store(database_url) as engine, contextlib.AsyncExitStack() as stack:
+    throwaway = database_url == MEMORY_DB
+    async with open_store(database_url, throwaway=throwaway) as engine, contextlib.AsyncExitStack() as stack:
         fetchers: list[FeedFetcher] = []
 
         async def fetcher() -> FeedFetcher:

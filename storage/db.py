@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from config.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same in every Wirewatch process sharing one PostgreSQL.
@@ -76,6 +77,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config  # on first use: ~150 ms of imports a scan that only reads does not pay
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -89,6 +92,8 @@ def _upgrade_on(connection: Connection, revision: str = "head") -> None:
         # waiter never gets in before the migrated schema is committed, and a failed start cannot leave the
         # lock held on a pooled connection. (A session lock released before the commit let waiters in early.)
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    from alembic import command
+
     command.upgrade(_alembic_config(connection), revision)
 
 
@@ -98,12 +103,27 @@ async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(_upgrade_on, revision)
 
 
+async def create_throwaway_schema(engine: AsyncEngine) -> None:
+    """The models' tables on a store that lives as long as one command (`bot.py scan` in memory): no
+    migration history and no full-text index, neither of which a throwaway store is asked for, and none of
+    Alembic's start-up cost."""
+    from storage.models import Base
+
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
 @asynccontextmanager
-async def open_store(url: str, *, migrate: bool = True, **kwargs: Any) -> AsyncIterator[AsyncEngine]:
-    """Engine for the duration of a command: migrated, then disposed."""
+async def open_store(
+    url: str, *, migrate: bool = True, throwaway: bool = False, **kwargs: Any
+) -> AsyncIterator[AsyncEngine]:
+    """Engine for the duration of a command: migrated (or, `throwaway`, given the models' tables), then
+    disposed."""
     engine = create_engine(url, **kwargs)
     try:
-        if migrate:
+        if throwaway:
+            await create_throwaway_schema(engine)
+        elif migrate:
             await upgrade_database(engine)
         yield engine
     finally:

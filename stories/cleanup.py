@@ -11,8 +11,6 @@ import re
 import string
 import unicodedata
 
-import ftfy
-
 _QUOTES = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -71,6 +69,8 @@ def clean_text(text: str | None) -> str:
         # ftfy costs milliseconds per article (it works line by line); only text with a mojibake marker,
         # a ligature, a full-width form or a control character needs it.
         if _NEEDS_FTFY.search(fixed):
+            import ftfy  # on first use: ~120 ms of imports, for the few texts with mojibake
+
             fixed = ftfy.fix_text(fixed, normalization="NFC")
         fixed = _TYPOGRAPHY.sub(_straighten, unicodedata.normalize("NFC", fixed))
     # Space runs never contain a newline, so squeezing them before the paragraph split gives the same parts
