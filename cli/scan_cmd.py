@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -111,6 +112,40 @@ async def _read_entries(
     return parsed.entries
 
 
+def _parse_file(feed: str, now: datetime) -> tuple[list[Entry], str | None]:
+    """A FEED file read and parsed in a worker process: (entries, None), or ([], why it could not be read).
+    Errors travel as text: an exception of ours need not survive pickling."""
+    from feeds.parse import FeedContext, parse_document
+
+    try:
+        body, location = _read_file(Path(feed))
+    except OSError as error:
+        return [], f"cannot read {feed} ({error.strerror or error})"
+    try:
+        context = FeedContext(name=feed[:MAX_FEED_NAME], language="")
+        return parse_document(body, {"content-location": location}, context, now).entries, None
+    except FeedError as error:
+        return [], error.reason
+
+
+def _parsing_ahead(feeds: list[str], stack: contextlib.AsyncExitStack) -> dict[str, asyncio.Future[Any]]:
+    """Several FEED files: all parsed at once in worker processes (one per core), while the pipeline works
+    through them in order on this one, so parsing no longer waits for the pipeline nor the pipeline for
+    parsing. forkserver, not fork: this process runs threads (aiosqlite) that fork would copy mid-lock."""
+    files = [feed for feed in dict.fromkeys(feeds) if not _is_url(feed)]
+    if len(files) < 2:
+        return {}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(len(files), os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    stack.callback(pool.shutdown, wait=False, cancel_futures=True)
+    loop = asyncio.get_running_loop()
+    now = datetime.now(UTC)
+    return {feed: loop.run_in_executor(pool, _parse_file, feed, now) for feed in files}
+
+
 async def _feed_row(session: AsyncSession, name: str, url: str, now: datetime) -> FeedRow:
     from storage import feeds_repo
     from storage.models import FeedRow
@@ -185,14 +220,22 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
             return fetchers[0]
 
         sessions = session_factory(engine)
+        ahead = _parsing_ahead(feeds, stack)
         for feed in feeds:
             now = datetime.now(UTC)
-            try:
-                entries = await _read_entries(feed, settings, fetcher, now)
-            except FeedError as error:
-                warn(f"{feed}: {error.reason}")
-                failures += 1
-                continue
+            if feed in ahead:
+                entries, problem = await ahead[feed]
+                if problem is not None:
+                    warn(f"{feed}: {problem}")
+                    failures += 1
+                    continue
+            else:
+                try:
+                    entries = await _read_entries(feed, settings, fetcher, now)
+                except FeedError as error:
+                    warn(f"{feed}: {error.reason}")
+                    failures += 1
+                    continue
             for row in await _scan_feed(sessions, pipeline, feed, entries, now):
                 emit(row)
     return failures

@@ -236,3 +236,15 @@ def test_an_item_edited_in_place_is_an_update_in_the_next_scan(tmp_path: Path) -
     assert edited["update"] == {"of": row["id"], "changes": ["Venezuelan migrants: 1,480 → 1,920"]}
     third = run_scan("--db", store, "--json", str(feed), cwd=tmp_path)
     assert third.returncode == 0 and json_rows(third.stdout) == []
+
+
+def test_several_files_are_parsed_ahead_and_a_missing_one_is_reported(tmp_path: Path) -> None:
+    first = write_feed(tmp_path, "afp", [("deserters", TITLE, REFERENCE)])
+    second = write_feed(tmp_path, "digitaljournal", [("afp-326", TITLE, REFERENCE)])
+    missing = tmp_path / "gone.xml"
+    done = run_scan("--json", str(first), str(missing), str(second), cwd=tmp_path)
+    assert done.returncode == 1  # one feed could not be read
+    assert "No such file" in " ".join(done.stderr.split())  # rich wraps the warning; the reason is kept
+    rows = json_rows(done.stdout)
+    assert [row["feed"] for row in rows] == [str(first), str(second)]  # in the order given
+    assert rows[0]["story_id"] == rows[1]["story_id"]
