@@ -53,7 +53,8 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
 
 
 def test_the_probe_sees_a_heavy_library_when_one_is_loaded() -> None:
-    assert _loaded_after(PROBE.replace("import bot", "import bot, cli.scan_cmd, storage.db")) >= {"sqlalchemy"}
+    loaded = _loaded_after(PROBE.replace("import bot", "import bot, cli.scan_cmd, storage.db"))
+    assert loaded >= {"sqlalchemy"}
 
 
 def test_the_store_loads_alembic_only_to_migrate() -> None:
