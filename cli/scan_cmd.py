@@ -189,27 +189,37 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
     Returns the number of feeds that could not be read.
     """
     from config.settings import load_settings
-    from storage.db import open_store, session_factory
-    from stories.topics import load_topics
 
     settings = load_settings()
     if fetch_articles:
         settings = settings.model_copy(update={"fetch_articles": True})
-    catalog = load_topics(settings.topics_file)
     built: list[StoryPipeline] = []
 
     def pipeline() -> StoryPipeline:
-        """The story pipeline, built for the first feed with entries (it is slow to import)."""
+        """The story pipeline and its topics, built for the first feed with entries (slow to import)."""
         if not built:
             from stories.pipeline import StoryPipeline
+            from stories.topics import load_topics
 
-            built.append(StoryPipeline(catalog, settings))
+            built.append(StoryPipeline(load_topics(settings.topics_file), settings))
         return built[0]
 
     failures = 0
-    throwaway = database_url == MEMORY_DB
-    async with open_store(database_url, throwaway=throwaway) as engine, contextlib.AsyncExitStack() as stack:
+    async with contextlib.AsyncExitStack() as stack:
         fetchers: list[FeedFetcher] = []
+        stores: list[async_sessionmaker[AsyncSession]] = []
+
+        async def sessions() -> async_sessionmaker[AsyncSession]:
+            """The store, opened for the first FEED with entries: a scan of feeds that all fail to read
+            creates and migrates nothing (and pays none of the database's imports)."""
+            if not stores:
+                from storage.db import open_store, session_factory
+
+                throwaway = database_url == MEMORY_DB
+                engine = await stack.enter_async_context(open_store(database_url, throwaway=throwaway))
+                stores.append(session_factory(engine))
+            return stores[0]
+
 
         async def fetcher() -> FeedFetcher:
             """The HTTP client, opened for the first FEED that is a URL."""
@@ -219,7 +229,6 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
                 fetchers.append(await stack.enter_async_context(FeedFetcher(settings)))
             return fetchers[0]
 
-        sessions = session_factory(engine)
         ahead = _parsing_ahead(feeds, stack)
         for feed in feeds:
             now = datetime.now(UTC)
@@ -236,7 +245,7 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
                     warn(f"{feed}: {error.reason}")
                     failures += 1
                     continue
-            for row in await _scan_feed(sessions, pipeline, feed, entries, now):
+            for row in await _scan_feed(await sessions(), pipeline, feed, entries, now):
                 emit(row)
     return failures
 

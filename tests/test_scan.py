@@ -248,3 +248,10 @@ def test_several_files_are_parsed_ahead_and_a_missing_one_is_reported(tmp_path: 
     rows = json_rows(done.stdout)
     assert [row["feed"] for row in rows] == [str(first), str(second)]  # in the order given
     assert rows[0]["story_id"] == rows[1]["story_id"]
+
+
+def test_a_scan_whose_feeds_all_fail_creates_no_store(tmp_path: Path) -> None:
+    store = tmp_path / "archive.db"
+    done = run_scan("--db", f"sqlite:///{store}", "--json", str(tmp_path / "missing.xml"), cwd=tmp_path)
+    assert done.returncode == 1
+    assert not store.exists()  # nothing to keep: no database created or migrated
