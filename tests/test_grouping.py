@@ -244,3 +244,40 @@ def test_the_shipped_model_matches_the_features_and_explains_itself() -> None:
     other = compare(unrelated, original)  # type: ignore[arg-type]
     assert model.probability(same.values) > model.probability(other.values)
     assert model.evidence(same)  # the notes of the features that pushed towards "same story"
+
+
+def test_the_next_edition_of_a_daily_count_is_another_story(tmp_path: Path) -> None:
+    monday = Item(
+        "crossings-monday",
+        "Some 31,400 people cross the Simon Bolivar bridge into Cucuta on Monday",
+        "Migration Colombia counted 31,400 people crossing the Simon Bolivar bridge from San Antonio del "
+        "Tachira into Cucuta on Monday, most of them to shop or work.",
+        MONDAY + timedelta(hours=10),
+    )
+    tuesday = Item(
+        "crossings-tuesday",
+        "About 29,800 people cross the Simon Bolivar bridge into Cucuta on Tuesday",
+        "Migration Colombia counted 29,800 people crossing the Simon Bolivar bridge from San Antonio del "
+        "Tachira into Cucuta on Tuesday, most of them to shop or work.",
+        MONDAY + timedelta(hours=34),
+    )
+    rows = scan(tmp_path, write_feed(tmp_path, "wire", "en", [monday, tuesday]))
+    assert rows["crossings-tuesday"]["story_id"] != rows["crossings-monday"]["story_id"]
+
+
+def test_other_days_and_no_figure_in_common_rule_out_a_pair_unless_a_count_moved() -> None:
+    from stories.grouping.features import RULED_OUT_NEXT_EDITION, RULED_OUT_OTHER_DAY
+    from stories.model import KeyFigure
+
+    def view(day: int, hours: float, count: float, *, updating: bool = False) -> object:
+        return make_view(title="People cross the bridge into Cucuta", lead="Migration counted them.",
+                         language="en", time=MONDAY + timedelta(hours=hours), link="https://wire.example/x",
+                         guid=None, names=frozenset({"cucut"}), days=frozenset({day}), updating=updating,
+                         figures=(KeyFigure(count, str(count), "people"),), topics=("beat",))  # fmt: skip
+
+    monday = view(0, 0, 31_400)
+    assert compare(view(1, 30, 29_800), monday).ruled_out == RULED_OUT_NEXT_EDITION  # type: ignore[arg-type]
+    assert compare(view(1, 3, 29_800), monday).ruled_out == RULED_OUT_OTHER_DAY  # type: ignore[arg-type]
+    # An update names a later day too, but says its count moved ("up from"): the model decides.
+    rising = view(1, 30, 35_000, updating=True)
+    assert compare(rising, monday).ruled_out is None  # type: ignore[arg-type]

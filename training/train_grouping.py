@@ -332,8 +332,10 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
 - **Scores of that replay** (model decisions only, without the copy shortcuts `make eval` adds): dev
   out-of-fold precision {dev["precision"]}, recall {dev["recall"]} (pair Brier score {dev["pair_brier"]});
   test precision {test["precision"]}, recall {test["recall"]} ({test["pairs"]} candidate pairs).
-- **Rule outside the model**: two reports published the same date that name only different days of the
-  week are never one story (dev: 28 such candidate pairs, none the same story).
+- **Rules outside the model**: two reports published the same date that name only different days of the
+  week are never one story (dev: 28 such candidate pairs, none the same story); nor is a report naming only
+  other days, sharing no figure and not saying its count moved, the next edition of a daily count (dev: 78
+  such pairs, none the same story).
 - **Limits**: wire copy of one beat (Venezuela–Colombia border), English and Spanish; the bridge is a word
   lexicon, so idioms and reordered phrases lose overlap; homepage headlines without a teaser carry little
   evidence, and most misses are rewrites told from another angle.
