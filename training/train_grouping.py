@@ -322,7 +322,7 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
   Exact copies, near copies (MinHash) and an agency's next version of an item (same guid but for its
   version suffix) are decided before it, without it.
 - **Model**: {data["kind"]}, {len(data["features"])} features (`stories/grouping/features.py`); no library at
-  run time (`stories/grouping/model.py` walks the exported trees).
+  run time (`stories/grouping/model.py` compiles the exported trees into one expression).
 - **Threshold {data["threshold"]}**: the lowest for which the stories made of the dev split (replayed in
   publication order, out-of-fold probabilities) have pairwise precision ≥ {TARGET_PRECISION}.
 - **Data**: the dev split of `tests/eval/data/` ({training["dev_entries"]} entries; split by story, test
