@@ -9,6 +9,7 @@ what the text says of days and of counts that moved. Nothing names a place, even
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -194,7 +195,7 @@ def make_view(
     table, unseen = idf_table()
     terms = [*headline, *body]
     return StoryView(
-        word_mass=sum(table.get(word, unseen) for word in set(terms)),
+        word_mass=math.fsum(table.get(word, unseen) for word in set(terms)),  # fsum: no set order
         has_lead=bool(body),
         language=language,
         time=time,
@@ -310,8 +311,8 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
     rarity = [table.get(word, unseen) for word in shared_words]
     smaller_mass = min(new.word_mass, old.word_mass)
     values = {
-        "rare_word_overlap": sum(rarity) / smaller_mass if smaller_mass else 0.0,
-        "shared_rare_words": min(sum(rarity), MAX_SHARED_IDF),
+        "rare_word_overlap": math.fsum(rarity) / smaller_mass if smaller_mass else 0.0,
+        "shared_rare_words": min(math.fsum(rarity), MAX_SHARED_IDF),
         "rarest_shared_word": max(rarity, default=0.0),
         "title_cosine": title,
         "text_cosine": text,

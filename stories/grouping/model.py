@@ -36,9 +36,7 @@ def _tree_source(tree: tuple[Node, ...], index: int = 0) -> str:
     feature, threshold, left, right, value = tree[index]
     if feature == LEAF:
         return repr(value)
-    return (
-        f"({_tree_source(tree, left)} if v[{feature}] <= {threshold!r} else {_tree_source(tree, right)})"
-    )
+    return f"({_tree_source(tree, left)} if v[{feature}] <= {threshold!r} else {_tree_source(tree, right)})"
 
 
 def _compile(baseline: float, trees: tuple[tuple[Node, ...], ...]) -> Callable[[list[float]], float]:
