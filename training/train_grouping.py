@@ -92,7 +92,9 @@ def background_documents() -> Iterator[tuple[str, str | None]]:
                 yield text, language
 
 
-def write_idf(dev: list[EvalEntry]) -> int:
+def write_idf(dev: list[EvalEntry], check: bool = False) -> int:
+    """Document frequencies of the background corpus and dev written to the IDF table (with `check`: compared
+    with it instead; a difference is an error)."""
     frequencies: Counter[str] = Counter()
     documents = 0
     dev_documents = ((f"{item.title}\n{item.summary[:600]}", item.language) for item in dev)
@@ -101,8 +103,14 @@ def write_idf(dev: list[EvalEntry]) -> int:
         frequencies.update(set(terms.bridged_terms(text, language)))
     kept = sorted((term, count) for term, count in frequencies.items() if count >= 2)
     body = "".join(f"{term}\t{count}\n" for term, count in kept)
+    table = f"# documents {documents}\n{body}"
+    if check:
+        with gzip.open(terms.IDF_FILE, "rt", encoding="utf-8") as handle:
+            if handle.read() != table:
+                raise SystemExit(f"{terms.IDF_FILE} is stale: run make train-grouping")
+        return documents
     with gzip.GzipFile(terms.IDF_FILE, "wb", mtime=0) as handle:
-        handle.write(f"# documents {documents}\n{body}".encode())
+        handle.write(table.encode())
     terms.idf_table.cache_clear()
     return documents
 
@@ -250,9 +258,12 @@ def model_json(data: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-card", action="store_true", help="do not rewrite MODEL_CARD.md")
+    parser.add_argument(
+        "--check", action="store_true", help="refit and compare with the shipped files; write nothing"
+    )
     args = parser.parse_args()
     dev, test = load_dataset(split="dev"), load_dataset(split="test")
-    documents = write_idf(dev)
+    documents = write_idf(dev, check=args.check)
     train = make_pairs(dev)
     x = np.array([pair.values for pair in train])
     y = np.array([pair.same for pair in train])
@@ -296,6 +307,17 @@ def main() -> int:
     data["importance"] = {
         name: round(float(value), 4) for name, value in zip(FEATURES, importance, strict=True)
     }
+    if args.check:
+        shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+        fresh = json.loads(model_json(data))
+        if {k: v for k, v in shipped.items() if k != "trained"} != {
+            k: v for k, v in fresh.items() if k != "trained"
+        }:
+            raise SystemExit(
+                f"{MODEL_FILE} differs from a refit on this code and data: run make train-grouping"
+            )
+        print("the shipped model and IDF table are what make train-grouping gives")
+        return 0
     MODEL_FILE.write_text(model_json(data), encoding="utf-8")
     print(f"{len(train)} dev pairs ({int(y.sum())} same story), IDF over {documents} documents")
     print(f"threshold {threshold} for out-of-fold grouping precision ≥ {TARGET_PRECISION}: dev P {dev_p:.3f} "
