@@ -24,9 +24,11 @@ from pathlib import Path
 
 from wordfreq import top_n_list
 
+from config.corpus import corpus_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "stories" / "grouping" / "data" / "es_en_lexicon.tsv.gz"
-CORPUS = ROOT.parent / "shared" / "corpus" / "feeds-real" / "leo2166-news-scraper"
+CORPUS = corpus_dir() / "feeds-real" / "leo2166-news-scraper"
 TOP_WORDS = 80_000
 
 _WORD = re.compile(r"[a-záéíóúñü]{3,}")
