@@ -273,6 +273,14 @@ class Batch:
                 for story_id in index.figure_stories.get(key, ()):
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
+        # A story holding the item's earlier version (same guid base) is compared first, whatever it shares.
+        versions = [
+            story_id
+            for index in (self._found, self._local)
+            for key in item.guid_lookup
+            for story_id in index.figure_stories.get(key, ())
+        ]
+        ranked = list(dict.fromkeys([*versions, *ranked]))
         best: tuple[float, StoryState, StoryView] | None = None
         mine = story_view(item)
         model = self._model

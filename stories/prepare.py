@@ -43,6 +43,7 @@ class Prepared:
     days: frozenset[int] = frozenset()  # days of the week the title and lead name
     name_keys: tuple[int, ...] = ()  # stored: the names on the entry's day (`cluster.name_keys`)
     name_lookup: tuple[int, ...] = ()  # looked up: the names on the days around it
+    guid_lookup: tuple[int, ...] = ()  # looked up: its guid base on the days around it (among name_lookup)
     source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
     updating: bool = False  # the title or lead says a running count moved (`cluster.lead_signals`)
     view: StoryView | None = None  # `story_view`, once needed
@@ -86,7 +87,12 @@ def prepare_entry(
     time = cleaned.published or now
     days, updating = cluster.lead_signals(f"{title}\n{lead}")
     relevant = detection.relevant
-    lookup = lookup_values(printed.names, title, cleaned.language, cleaned.guid) if relevant else None
+    lookup = lookup_values(printed.names, title, cleaned.language) if relevant else frozenset()
+    # The agency guid without its version suffix, for every entry: an update under "…:2" is certain to be
+    # its item's next version, on the beat or off (one key, cheap).
+    base = guid_base(cleaned.guid)
+    guid_key = frozenset({f"#{base}"}) if base else frozenset()
+    guid_lookup = cluster.name_keys(guid_key, time, cluster.NAME_KEY_DAYS) if base else ()
     return Prepared(
         entry=cleaned,
         body=body,
@@ -98,8 +104,11 @@ def prepare_entry(
         days=days,
         # Only on-beat entries are found by names and words: off the beat, nobody is alerted about a missed
         # copy, and most of a feed's entries are off the beat (with them, the pipeline ran at half the speed).
-        name_keys=cluster.name_keys(lookup, time) if lookup else (),
-        name_lookup=cluster.name_keys(lookup, time, cluster.NAME_KEY_DAYS) if lookup else (),
+        name_keys=cluster.name_keys(lookup | guid_key, time) if lookup or guid_key else (),
+        name_lookup=(
+            cluster.name_keys(lookup, time, cluster.NAME_KEY_DAYS) + guid_lookup if lookup else guid_lookup
+        ),
+        guid_lookup=guid_lookup,
         source_hash=source_hash(entry),
         updating=updating,
     )
@@ -108,14 +117,11 @@ def prepare_entry(
 LOOKUP_TITLE_TERMS = 4  # a rewrite or translation keeps one of a headline's rarest words, bridged
 
 
-def lookup_values(
-    names: frozenset[str], title: str, language: str | None, guid: str | None
-) -> frozenset[str]:
-    """What the store finds candidate stories by, besides figures: the names, the rarest words of the title
-    (bridged to English, so a translation finds its original) and the agency guid without its version."""
+def lookup_values(names: frozenset[str], title: str, language: str | None) -> frozenset[str]:
+    """What the store finds an on-beat entry's candidate stories by, besides figures and its guid: the names
+    and the rarest words of the title (bridged to English, so a translation finds its original)."""
     words = distinctive_terms(title_terms(title, language), LOOKUP_TITLE_TERMS)
-    base = guid_base(guid)
-    return names | {f"~{word}" for word in words} | ({f"#{base}"} if base else set())
+    return names | {f"~{word}" for word in words}
 
 
 def story_view(item: Prepared) -> StoryView:

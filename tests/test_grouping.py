@@ -281,3 +281,26 @@ def test_other_days_and_no_figure_in_common_rule_out_a_pair_unless_a_count_moved
     # An update names a later day too, but says its count moved ("up from"): the model decides.
     rising = view(1, 30, 35_000, updating=True)
     assert compare(rising, monday).ruled_out is None  # type: ignore[arg-type]
+
+
+def test_an_agency_update_is_found_by_its_guid_off_the_beat_too(tmp_path: Path) -> None:
+    guid = "urn:newsml:wire.example:20260504:nWW7781Q"
+    first = Item(
+        "oil",
+        "Venezuela's oil exports rise to 910,000 barrels a day in April",
+        "Venezuela's crude exports rose to 910,000 barrels per day in April, shipping data showed on Monday.",
+        MONDAY,
+        guid,
+    )
+    update = Item(
+        "oil-update",
+        "UPDATE 1-Venezuela oil exports revised up to 935,000 bpd",
+        "Revised shipping data put Venezuela's April crude exports at 935,000 barrels per day, up from the "
+        "910,000 first reported.",
+        MONDAY + timedelta(hours=30),
+        f"{guid}:2",
+    )
+    rows = scan(tmp_path, write_feed(tmp_path, "wire", "en", [first, update]))
+    assert rows["oil"]["relevant"] is False
+    assert rows["oil-update"]["story_id"] == rows["oil"]["story_id"]
+    assert rows["oil-update"]["match"]["kind"] == "exact"  # type: ignore[index]

@@ -138,10 +138,12 @@ def candidate_like(new: Prepared, old: Prepared) -> bool:
 
 
 def offered(new: Prepared, old: Prepared) -> bool:
-    """Whether the bot compares the pair: names, words and guids are stored and looked up for on-beat
-    entries only (`stories.prepare.lookup_values`), figure keys for all."""
+    """Whether the bot compares the pair: names and words are stored and looked up for on-beat entries only
+    (`stories.prepare.lookup_values`), figure keys and guid bases for all."""
     both_on_beat = new.detection.relevant and old.detection.relevant
-    return both_on_beat or bool(set(new.print.figure_keys) & set(old.print.figure_keys))
+    base = new.view.guid_base if new.view else None
+    same_item = bool(base and old.view and base == old.view.guid_base)
+    return both_on_beat or same_item or bool(set(new.print.figure_keys) & set(old.print.figure_keys))
 
 
 def make_pairs(items: list[EvalEntry]) -> list[Pair]:
