@@ -52,4 +52,4 @@ db-upgrade: $(STAMP)
 	$(BIN)/python bot.py db upgrade
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-lexicon *.egg-info .pytest_cache .ruff_cache
