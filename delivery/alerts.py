@@ -6,8 +6,8 @@ import dataclasses
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from delivery.outbox import ClaimedRow, changes_from_payload
 from storage import story_reads
+from storage.outbox import ClaimedRow, changes_from_payload
 from storage.story_records import figures_from_json, story_from_row
 from stories.model import Alert, AlertKind, StoryCluster
 

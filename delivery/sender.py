@@ -21,13 +21,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
-from delivery import outbox
 from delivery.alerts import build_alert
 from delivery.pacing import ChannelPacer, GlobalBudget, backoff_delay
 from delivery.ports import ChatPoster
 from errors import PermanentDeliveryError, RateLimited, describe
 from observability import metrics
-from storage import channels_repo
+from storage import channels_repo, outbox
 from storage.outbox_status import delivery_status
 from stories.model import AlertKind, PostedMessage
 from values.clock import utc_now

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import ConfigurationError
+from storage import feeds_repo
 from storage.models import FeedRow
 from stories.model import FeedSource
 
@@ -154,7 +154,7 @@ async def sync_sources(session: AsyncSession, sources: list[FeedSource], now: da
     Flushes, never commits.
     """
     report = SyncReport()
-    rows = {row.name: row for row in (await session.execute(select(FeedRow))).scalars()}
+    rows = {row.name: row for row in await feeds_repo.list_feeds(session)}
     listed = {source.name for source in sources}
     for source in sources:
         row = rows.get(source.name)

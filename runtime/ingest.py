@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from delivery.outbox import enqueue_alerts
 from storage.models import FeedRow
+from storage.outbox import enqueue_alerts
 from stories.model import Entry, StoryEvent
 from stories.pipeline import StoryPipeline
 

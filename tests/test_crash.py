@@ -46,13 +46,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import load_settings
-from delivery import outbox
-from delivery.outbox import idempotency_key
 from delivery.ports import ChatPoster
 from delivery.sender import DeliverySender
 from errors import TransientDeliveryError
+from storage import outbox
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import OutboxRow
+from storage.outbox import idempotency_key
 from stories.model import Alert, PostedMessage
 from tests.fakes.slack_api import FakeSlack
 from tests.test_outbox import add_channel, add_story, enqueue, story_event

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from delivery import outbox
-from storage import channels_repo
+from storage import channels_repo, outbox
 from storage.db import session_factory
 from storage.models import MuteRow, OutboxRow, StoryRow
 from stories.model import (

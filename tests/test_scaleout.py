@@ -38,10 +38,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from delivery.outbox import idempotency_key
 from storage import channels_repo
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import EntryRow, FeedRow, OutboxRow, StoryRow
+from storage.outbox import idempotency_key
 from tests.conftest import PROJECT_ROOT
 from tests.fakes.feed_server import FeedItem, FeedServer, rss_document
 from values.chat import ChannelRef

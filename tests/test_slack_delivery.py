@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import load_settings
-from delivery.outbox import enqueue_alerts
 from delivery.sender import DeliverySender
 from handlers.slack.clients import SingleTokenClients, make_client
 from handlers.slack.poster import SlackPoster
@@ -21,6 +20,7 @@ from handlers.slack.runtime import build_slack_runtime
 from storage import channels_repo
 from storage.db import session_factory
 from storage.models import OutboxRow, StoryRow
+from storage.outbox import enqueue_alerts
 from stories.model import Entry, FigureChange, KeyFigure, StoryCluster, StoryEvent, StoryEventKind
 from tests.fakes.slack_api import FakeSlack
 from values.chat import ChannelRef
