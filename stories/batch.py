@@ -297,8 +297,10 @@ class Batch:
             ]  # fmt: skip
             for member in compared:
                 other = member_view(member)
-                if mine.guid_base is not None and mine.guid_base == other.guid_base:
-                    # The agency's own next version of the item (guid ":2", "?v=2"): certain, like a copy.
+                # The agency's own next version of the item (guid ":2", "?v=2"): certain, like a copy. Same
+                # site too: a short guid ("12345678") may recur at another outlet.
+                same_item = (mine.guid_base, mine.agency) == (other.guid_base, other.agency)
+                if mine.guid_base is not None and same_item:
                     evidence = ("same agency guid (another version)",)
                     return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
                 if cosine(mine.text_vector, other.text_vector) < MIN_TEXT_COSINE:

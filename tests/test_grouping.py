@@ -304,3 +304,14 @@ def test_an_agency_update_is_found_by_its_guid_off_the_beat_too(tmp_path: Path) 
     assert rows["oil"]["relevant"] is False
     assert rows["oil-update"]["story_id"] == rows["oil"]["story_id"]
     assert rows["oil-update"]["match"]["kind"] == "exact"  # type: ignore[index]
+
+
+def test_the_same_short_guid_at_another_outlet_is_no_version_of_it(tmp_path: Path) -> None:
+    first = Item("bridge", "Simon Bolivar bridge reopens to cars in Cucuta", "Cars crossed again on Monday.",
+                 MONDAY, "10045872")  # fmt: skip
+    other = Item("quake", "Earthquake shakes Caracas, no damage reported", "A 4.1 tremor woke residents.",
+                 MONDAY + timedelta(hours=2), "10045872")  # fmt: skip
+    rows = scan(
+        tmp_path, write_feed(tmp_path, "wire", "en", [first]), write_feed(tmp_path, "local", "en", [other])
+    )
+    assert rows["quake"]["story_id"] != rows["bridge"]["story_id"]
