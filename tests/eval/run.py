@@ -34,6 +34,7 @@ from tests.eval.dataset import DATA_DIR, EvalEntry, load_dataset, render_feeds
 from tests.eval.metrics import (
     FoundFigure,
     Score,
+    as_entry,
     detection_score,
     figure_score,
     format_ids,
@@ -134,6 +135,8 @@ def main() -> int:
         print(f"{label:<34}" + "".join(cells))
 
     print()
+    print_single_support(everything, catalog)
+    print()
     print_leo2166(catalog)
     print(f"language detection: {language_cost_us():.0f} µs CPU per call over the real headlines")
 
@@ -156,6 +159,21 @@ def main() -> int:
             missed.append(name)
         print(f"target {name:<28} ≥ {target:.2f}: {value:.3f}{flag}")
     return 1 if missed else 0
+
+
+def print_single_support(items: list[EvalEntry], catalog: TopicCatalog) -> None:
+    """Exclusion terms that fired on one labelled entry only: each must be general language (a place, a
+    sport's vocabulary), never a phrase that one labelled entry happens to use. Printed for review."""
+    fired: Counter[tuple[str, str]] = Counter()
+    for item in items:
+        for reason in detect(as_entry(item), catalog).excluded_by:
+            name, _, terms = reason.partition(": ")
+            fired.update((name, term) for term in terms.split(", ") if term)
+    single = sorted(key for key, count in fired.items() if count == 1)
+    count = f"{len(single)} of {len(fired)}"
+    print(f"exclusion terms that fired on one labelled entry only ({count}; each must be general language):")
+    for name, term in single:
+        print(f"    {name}: {term}")
 
 
 def _print_score(label: str, score: Score, *, f1: bool = False) -> None:
