@@ -147,12 +147,10 @@ class StoryView:
     names: frozenset[str]
     figures: tuple[KeyFigure, ...]
     facts: tuple[FigureFacts, ...]
-    title_vector: dict[str, float]
     text_vector: dict[str, float]
     days: frozenset[int]
     updating: bool
     subtopics: frozenset[str]
-    word_mass: float = 0.0  # the IDF of its distinct words, summed: what `rare_word_overlap` divides by
     has_lead: bool = False  # a teaser or text besides the headline
     title: str = field(default="", repr=False)
     lead: str = field(default="", repr=False)
@@ -162,6 +160,22 @@ class StoryView:
     terms: list[str] = field(default_factory=list, repr=False)
     _grams: frozenset[str] | None = field(default=None, repr=False)
     _dates: frozenset[tuple[int, int]] | None = field(default=None, repr=False)
+    _title_vector: dict[str, float] | None = field(default=None, repr=False)
+    _word_mass: float | None = field(default=None, repr=False)
+
+    @property
+    def title_vector(self) -> dict[str, float]:
+        if self._title_vector is None:
+            self._title_vector = tfidf(self.headline_terms)
+        return self._title_vector
+
+    @property
+    def word_mass(self) -> float:
+        """The IDF of its distinct words, summed: what `rare_word_overlap` divides by (fsum: no set order)."""
+        if self._word_mass is None:
+            table, unseen = idf_table()
+            self._word_mass = math.fsum(table.get(word, unseen) for word in set(self.terms))
+        return self._word_mass
 
     @property
     def grams(self) -> frozenset[str]:
@@ -192,10 +206,8 @@ def make_view(
 ) -> StoryView:
     headline = title_terms(title, language)
     body = bridged_terms(lead, language)
-    table, unseen = idf_table()
     terms = [*headline, *body]
     return StoryView(
-        word_mass=math.fsum(table.get(word, unseen) for word in set(terms)),  # fsum: no set order
         has_lead=bool(body),
         language=language,
         time=time,
@@ -204,7 +216,6 @@ def make_view(
         names=names - BACKGROUND_NAMES,
         figures=figures,
         facts=figure_facts(figures),
-        title_vector=tfidf(headline),
         text_vector=tfidf(terms),
         days=days,
         updating=updating,
