@@ -109,6 +109,7 @@ def configure_logging(level: str = "INFO", log_format: str = "auto", stream: Tex
     root.setLevel(level.upper())
     # Chatty libraries: their INFO lines are noise next to ours. APScheduler warns "skipped: maximum number
     # of running instances reached" whenever a poll tick outlasts the tick interval, which is by design here.
-    for name in ("apscheduler.executors", "aiohttp.access"):
+    # Alembic, imported only to migrate, announces each of its plugins at INFO.
+    for name in ("apscheduler.executors", "aiohttp.access", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))
