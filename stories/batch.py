@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,16 +125,6 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     return found
 
 
-def _stored_facts(title: str, lead: str, figures: list[Any], time: datetime) -> cluster.StoryFacts:
-    """What matching compares of a stored story or entry, read back from its title, lead and figures."""
-    return cluster.StoryFacts(
-        figures=figures_from_json(figures),
-        names=names(f"{title}.\n{lead}"),
-        time=time,
-        days=cluster.day_mentions(f"{title}\n{lead}"),
-    )
-
-
 async def load_story_states(session: AsyncSession, found: Candidates) -> dict[int, StoryState]:
     """The candidate stories, with what matching compares: their facts and their members' facts."""
     story_ids: set[int] = set(found.by_link.values()) | set(found.by_guid.values())
@@ -149,7 +138,7 @@ async def load_story_states(session: AsyncSession, found: Candidates) -> dict[in
     states = {
         story_id: StoryState(
             row=row,
-            facts=_stored_facts(row.title, row.summary, row.figures, row.published_at or row.first_seen_at),
+            facts=cluster.StoryFacts(figures_from_json(row.figures), row.published_at or row.first_seen_at),
             first_entry_key=first_keys.get(row.first_entry_id) if row.first_entry_id else None,
         )
         for story_id, row in rows.items()
@@ -172,18 +161,18 @@ def _member_view(member: stories_repo.StoryMember) -> StoryView:
     if view is not None:
         _member_views.move_to_end(key)
         return view
-    facts = _stored_facts(member.title, lead, member.figures, member.published_at or member.first_seen_at)
+    days, updating = cluster.lead_signals(f"{member.title}\n{lead}")
     view = make_view(
         title=member.title,
         lead=lead,
         language=member.language,
-        time=facts.time,
+        time=member.published_at or member.first_seen_at,
         link=member.link,
         guid=member.guid,
         names=names(f"{member.title}.\n{lead}"),
-        figures=facts.figures,
-        days=facts.days,
-        updating=cluster.lead_signals(f"{member.title}\n{lead}")[1],
+        figures=figures_from_json(member.figures),
+        days=days,
+        updating=updating,
         topics=member.topics,
     )
     _keep_view(key, view)
@@ -356,7 +345,7 @@ class Batch:
         )
         state = StoryState(
             row=row,
-            facts=cluster.StoryFacts(tuple(item.figures), item.print.names, item.time, item.days),
+            facts=cluster.StoryFacts(tuple(item.figures), item.time),
             first_entry_key=entry.entry_id,
             created=True,
             members=[item],
@@ -370,7 +359,6 @@ class Batch:
         row = state.row
         detection = item.detection
         row.source_count = (row.source_count or 1) + 1
-        state.facts.names = state.facts.names | item.print.names
         state.members.append(item)
         changes: tuple[FigureChange, ...] = ()
         # A copy older than the figures the story now shows (a late translation of the first report) is

@@ -39,12 +39,11 @@ class MatchKind:
 
 @dataclass(slots=True)
 class StoryFacts:
-    """A story as alerted: its current figures, names, and the time of its first entry."""
+    """A story as alerted: its current figures and the time of its first entry (what windows and updates
+    are judged on; the model compares the story's members, `stories.grouping.StoryView`)."""
 
     figures: tuple[KeyFigure, ...]
-    names: frozenset[str]
     time: datetime  # published, else first seen
-    days: frozenset[int] = frozenset()  # days of the week the title and lead mention (see `day_mentions`)
 
 
 _DAY_WORDS = frozenset(_DAYS)
@@ -67,11 +66,6 @@ def lead_signals(text: str) -> tuple[frozenset[int], bool]:
                 updating = True
                 break
     return days, updating
-
-
-def day_mentions(text: str) -> frozenset[int]:
-    """Days of the week a text names, in English or Spanish (0 = Monday): the days of the event it tells."""
-    return lead_signals(text)[0]
 
 
 def within_window(a: datetime, b: datetime, window: timedelta = MATCH_WINDOW) -> bool:

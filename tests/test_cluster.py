@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from stories.cluster import (
-    day_mentions,
     lead_signals,
     may_update,
     name_keys,
@@ -125,7 +124,8 @@ def test_accents_case_and_english_spanish_names_fold_to_the_same_keys() -> None:
         "Un comunicado de Migración Colombia sobre el puente Simón Bolívar cerca de CÚCUTA, dijo Iván Duque."
     )
     assert {"migra", "simon", "boliv", "ivan", "duque"} <= english & spanish
-    assert day_mentions("llegaron el sábado y el Miércoles") == day_mentions("arrived on Saturday, Wednesday")
+    days = lead_signals("llegaron el sábado y el Miércoles")[0]
+    assert days == lead_signals("arrived on Saturday, Wednesday")[0] == {2, 5}
 
 
 def test_name_keys_are_per_day_and_skip_the_beats_countries() -> None:

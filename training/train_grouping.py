@@ -134,7 +134,7 @@ def candidate_like(new: Prepared, old: Prepared) -> bool:
     a, b = story_view(new), story_view(old)
     if a.names & b.names or (a.guid_base and a.guid_base == b.guid_base):
         return True
-    return bool(set(terms.distinctive_terms(a.title_vector, LOOKUP_TERMS)) & set(b.title_vector))
+    return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TERMS)) & set(b.headline_terms))
 
 
 def offered(new: Prepared, old: Prepared) -> bool:

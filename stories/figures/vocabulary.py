@@ -12,12 +12,21 @@ def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-MONTHS = _word_set(
-    """january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
-    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre
-    ene abr ago dic"""
-)
+# Month names and abbreviations, English and Spanish, folded, with their number.
+MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "january jan enero ene", "february feb febrero", "march mar marzo", "april apr abril abr",
+            "may mayo", "june jun junio", "july jul julio", "august aug agosto ago",
+            "september sep sept septiembre setiembre", "october oct octubre", "november nov noviembre",
+            "december dec diciembre dic",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}  # fmt: skip
+MONTHS = frozenset(MONTH_NUMBERS)
 WEEKDAYS = _word_set(
     """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
     lunes martes miercoles jueves viernes sabado domingo"""

@@ -20,11 +20,13 @@ from stories.figure_match import (
     REVISION_RATIO,
     FigureFacts,
     agrees,
+    comparable,
     different_things,
     figure_facts,
     same_thing,
     same_words,
 )
+from stories.figures.vocabulary import MONTH_NUMBERS
 from stories.folding import fold_text
 from stories.grouping.terms import (
     bridged_terms,
@@ -103,20 +105,7 @@ def agency_of(link: str | None) -> str | None:
     return labels[0] if labels else None
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            "january jan enero ene", "february feb febrero", "march mar marzo", "april apr abril abr",
-            "may mayo", "june jun junio", "july jul julio", "august aug agosto ago",
-            "september sept sep septiembre setiembre", "october oct octubre", "november nov noviembre",
-            "december dec diciembre dic",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}  # fmt: skip
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
 _RANGE = r"(\d{1,2})(?:\s*(?:-|–|al|a|y|to|and|through)\s*(\d{1,2}))?"
 _DAY_MONTH = re.compile(rf"\b{_RANGE}\s+(?:de\s+)?({_MONTH})\b\.?")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+{_RANGE}\b(?!\s*(?:,\d|\d|%))")
@@ -128,12 +117,20 @@ def date_mentions(folded: str) -> frozenset[tuple[int, int]]:
     tell different events (the weekend vote of the 13th, of the 7th)."""
     found: set[tuple[int, int]] = set()
     for match in _DAY_MONTH.finditer(folded):
-        month = _MONTHS[match.group(3)]
+        month = MONTH_NUMBERS[match.group(3)]
         found.update((month, int(day)) for day in match.group(1, 2) if day and 1 <= int(day) <= 31)
     for match in _MONTH_DAY.finditer(folded):
-        month = _MONTHS[match.group(1)]
+        month = MONTH_NUMBERS[match.group(1)]
         found.update((month, int(day)) for day in match.group(2, 3) if day and 1 <= int(day) <= 31)
     return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewDetails:
+    title_vector: dict[str, float]
+    word_mass: float  # the IDF of its distinct words, summed: what `rare_word_overlap` divides by
+    grams: frozenset[str]  # character n-grams of its terms
+    dates: frozenset[tuple[int, int]]  # `date_mentions`
 
 
 @dataclass(slots=True)
@@ -154,40 +151,23 @@ class StoryView:
     has_lead: bool = False  # a teaser or text besides the headline
     title: str = field(default="", repr=False)
     lead: str = field(default="", repr=False)
-    # Worked out when a pair is first compared (most candidates are dropped on word overlap before):
-    # the headline's and the text's terms, their character n-grams (`grams`), `date_mentions`.
     headline_terms: list[str] = field(default_factory=list, repr=False)
-    terms: list[str] = field(default_factory=list, repr=False)
-    _grams: frozenset[str] | None = field(default=None, repr=False)
-    _dates: frozenset[tuple[int, int]] | None = field(default=None, repr=False)
-    _title_vector: dict[str, float] | None = field(default=None, repr=False)
-    _word_mass: float | None = field(default=None, repr=False)
+    terms: list[str] = field(default_factory=list, repr=False)  # the headline's, then the lead's
+    _details: ViewDetails | None = field(default=None, repr=False)
 
-    @property
-    def title_vector(self) -> dict[str, float]:
-        if self._title_vector is None:
-            self._title_vector = tfidf(self.headline_terms)
-        return self._title_vector
-
-    @property
-    def word_mass(self) -> float:
-        """The IDF of its distinct words, summed: what `rare_word_overlap` divides by (fsum: no set order)."""
-        if self._word_mass is None:
+    def details(self) -> ViewDetails:
+        """What only a full comparison reads, worked out on the first one: most candidate members are
+        dropped on the overlap of `text_vector` alone."""
+        if self._details is None:
             table, unseen = idf_table()
-            self._word_mass = math.fsum(table.get(word, unseen) for word in set(self.terms))
-        return self._word_mass
-
-    @property
-    def grams(self) -> frozenset[str]:
-        if self._grams is None:
-            self._grams = char_grams(self.terms)
-        return self._grams
-
-    @property
-    def dates(self) -> frozenset[tuple[int, int]]:
-        if self._dates is None:
-            self._dates = date_mentions(fold_text(f"{self.title}\n{self.lead}"))
-        return self._dates
+            self._details = ViewDetails(
+                title_vector=tfidf(self.headline_terms),
+                # fsum: the same total whatever the set's order (the model file must not depend on it)
+                word_mass=math.fsum(table.get(word, unseen) for word in set(self.terms)),
+                grams=char_grams(self.terms),
+                dates=date_mentions(fold_text(f"{self.title}\n{self.lead}")),
+            )
+        return self._details
 
 
 def make_view(
@@ -247,7 +227,24 @@ RULED_OUT_OTHER_DAY = "same date of publication, other days of the week named"
 RULED_OUT_NEXT_EDITION = "other days named, no figure in common, no word of a count that moved"
 
 
-def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], dict[str, str]]:
+# What a feature that is only present or absent rests on, for `why`.
+_FIXED_NOTES = {
+    "update_cue_with_revision": "says the count moved",
+    "same_day_named": "names the same day",
+    "other_day_named": "names another day",
+    "same_date_named": "names the same date",
+    "other_date_named": "names another date",
+    "other_date": "published on another date",
+    "same_topic": "same sub-topic",
+    "figures_conflict": "their figures differ",
+    "figures_near": "counts within reach of a revision",
+    "figures_missing": "no figures to compare",
+}
+
+
+def _figure_evidence(
+    new: StoryView, old: StoryView, explain: bool
+) -> tuple[dict[str, float], dict[str, str]]:
     values = dict.fromkeys(
         ("figures_shared", "figures_same_what", "figures_revised", "figures_vague", "figures_near",
          "figures_conflict"), 0.0
@@ -263,7 +260,7 @@ def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], 
     values["figures_same_what"] = min(
         sum(same_words(item, theirs[item.key]) for item in shared), MAX_FIGURE_COUNT
     )
-    if shared:
+    if shared and explain:
         notes["figures_shared"] = ", ".join(
             f"shared figure {item.figure.text} ({item.figure.what})" for item in shared[:3]
         )
@@ -276,7 +273,7 @@ def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], 
         if before.key not in shared_keys and same_thing(before, after) and not agrees(before, after)
     ]
     values["figures_revised"] = min(len({after.key for _, after in revised}), MAX_FIGURE_COUNT)
-    if revised:
+    if revised and explain:
         before, after = revised[0]
         notes["figures_revised"] = (
             f"revised figure {before.figure.text} → {after.figure.text} ({after.figure.what})"
@@ -287,7 +284,7 @@ def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], 
         if item.key not in theirs and any(agrees(other, item) for other in old.facts)
     ]
     values["figures_vague"] = min(len(vague), MAX_FIGURE_COUNT)
-    if vague:
+    if vague and explain:
         notes["figures_vague"] = f"{vague[0].figure.text} restates a figure of the story"
     # Counts within reach of a revision whatever they are said to count: a follow-up's "36,000 displaced" for
     # the story's "32,000 people" (descriptions are often a stray word of the sentence).
@@ -296,9 +293,8 @@ def _figure_evidence(new: StoryView, old: StoryView) -> tuple[dict[str, float], 
         for after in new.facts
         if after.key not in shared_keys
         for before in old.facts
-        if before.unit == after.unit and before.value > 0 and after.value > 0
-        and 1 / REVISION_RATIO <= before.value / after.value <= REVISION_RATIO
-    }  # fmt: skip
+        if comparable(before, after, REVISION_RATIO)
+    }
     values["figures_near"] = min(len(near), MAX_FIGURE_COUNT)
     if not shared and not near:
         values["figures_conflict"] = 1.0
@@ -309,25 +305,26 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
     """The features of an entry (`new`) against one member of a story (`old`); with `explain`, also the
     notes that say what each rests on (worked out only for the match the pipeline keeps)."""
     cross = 1.0 if new.language and old.language and new.language != old.language else 0.0
+    mine, theirs = new.details(), old.details()
     text = cosine(new.text_vector, old.text_vector)
-    title = cosine(new.title_vector, old.title_vector)
+    title = cosine(mine.title_vector, theirs.title_vector)
     shared_names = new.names & old.names
     smaller = min(len(new.names), len(old.names))
     hours = abs((new.time - old.time).total_seconds()) / 3600
-    figure_values, notes = _figure_evidence(new, old)
+    figure_values, notes = _figure_evidence(new, old, explain)
     same_guid = bool(new.guid_base and new.guid_base == old.guid_base)
     same_agency = bool(new.agency and new.agency == old.agency)
     table, unseen = idf_table()
     shared_words = new.text_vector.keys() & old.text_vector.keys()
     rarity = [table.get(word, unseen) for word in shared_words]
-    smaller_mass = min(new.word_mass, old.word_mass)
+    smaller_mass = min(mine.word_mass, theirs.word_mass)
     values = {
         "rare_word_overlap": math.fsum(rarity) / smaller_mass if smaller_mass else 0.0,
         "shared_rare_words": min(math.fsum(rarity), MAX_SHARED_IDF),
         "rarest_shared_word": max(rarity, default=0.0),
         "title_cosine": title,
         "text_cosine": text,
-        "gram_cosine": set_cosine(new.grams, old.grams),
+        "gram_cosine": set_cosine(mine.grams, theirs.grams),
         "cross_language": cross,
         "cross_language_text_cosine": cross * text,
         "shared_names": float(min(len(shared_names), MAX_NAMES)),
@@ -341,8 +338,8 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
         "update_cue_with_revision": float(new.updating and figure_values["figures_revised"] > 0),
         "same_day_named": float(bool(new.days & old.days)),
         "other_day_named": float(bool(new.days and old.days and not new.days & old.days)),
-        "same_date_named": float(bool(new.dates & old.dates)),
-        "other_date_named": float(bool(new.dates and old.dates and not new.dates & old.dates)),
+        "same_date_named": float(bool(mine.dates & theirs.dates)),
+        "other_date_named": float(bool(mine.dates and theirs.dates and not mine.dates & theirs.dates)),
         "other_date": float(new.time.astimezone(UTC).date() != old.time.astimezone(UTC).date()),
         "same_topic": float(bool(new.subtopics & old.subtopics)),
         # Homepage headlines alone (no teaser) say less: the same overlap means less than between leads.
@@ -357,6 +354,7 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
     if not explain:
         return PairEvidence([values[name] for name in FEATURES], {}, ruled_out)
     via = " via translation" if cross else ""
+    notes.update(_FIXED_NOTES)
     notes["title_cosine"] = f"title cosine {title:.2f}{via}"
     notes["text_cosine"] = f"text cosine {text:.2f}{via}"
     if shared_words:
@@ -372,14 +370,4 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
         notes["same_agency_cross_language"] = f"the agency's other-language service ({new.agency})"
     if same_guid:
         notes["same_guid_base"] = "same agency guid (another version)"
-    notes["update_cue_with_revision"] = "says the count moved"
-    notes["same_day_named"] = "names the same day"
-    notes["other_day_named"] = "names another day"
-    notes["same_date_named"] = "names the same date"
-    notes["other_date_named"] = "names another date"
-    notes["other_date"] = "published on another date"
-    notes["same_topic"] = "same sub-topic"
-    notes["figures_conflict"] = "their figures differ"
-    notes["figures_near"] = "counts within reach of a revision"
-    notes["figures_missing"] = "no figures to compare"
     return PairEvidence([values[name] for name in FEATURES], notes, ruled_out)
