@@ -20,7 +20,7 @@ from storage.story_records import figure_to_json, figures_from_json, story_from_
 from stories import cluster
 from stories.figure_match import figure_changes, merge_figures
 from stories.fingerprint import figure_value_key, minhash_from_bytes, names, similarity
-from stories.grouping.features import StoryView, compare, make_view
+from stories.grouping.features import StoryView, agency_of, compare, guid_base, make_view
 from stories.grouping.model import SameStoryModel, load_model
 from stories.grouping.terms import cosine
 from stories.model import FigureChange, StoryCluster, StoryEventKind, StoryMatch
@@ -64,6 +64,14 @@ class StoryState:
 
 def member_view(member: StoryView | Prepared) -> StoryView:
     return story_view(member) if isinstance(member, Prepared) else member
+
+
+def _item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
+    """(guid without its version suffix, site): what an agency's versions of one item share. Read from the
+    entry itself for an entry of this batch, so no view is built for it."""
+    if isinstance(member, Prepared):
+        return guid_base(member.entry.guid), agency_of(member.entry.link)
+    return member.guid_base, member.agency
 
 
 @dataclass(slots=True)
@@ -253,6 +261,23 @@ class Batch:
         evidence = (f"near copy: {best[0]:.2f} of the text's word sequences alike",)
         return best[1], StoryMatch(cluster.MatchKind.NEAR, best[0], evidence)
 
+    def _next_version(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
+        """The agency's own next version of an item (guid ":2", "?v=2") joins the item's story: certain,
+        like a copy. The same site too: a short guid ("12345678") may recur at another outlet."""
+        if not item.guid_lookup:
+            return None
+        mine = _item_of(item)
+        for index in (self._found, self._local):
+            for key in item.guid_lookup:
+                for story_id in index.figure_stories.get(key, ()):
+                    state = self._state(story_id)
+                    if state is None or not cluster.within_window(item.time, state.facts.time, self._window):
+                        continue
+                    if any(_item_of(member) == mine for member in state.members):
+                        evidence = ("same agency guid (another version)",)
+                        return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
+        return None
+
     def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
@@ -262,14 +287,6 @@ class Batch:
                 for story_id in index.figure_stories.get(key, ()):
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
-        # A story holding the item's earlier version (same guid base) is compared first, whatever it shares.
-        versions = [
-            story_id
-            for index in (self._found, self._local)
-            for key in item.guid_lookup
-            for story_id in index.figure_stories.get(key, ())
-        ]
-        ranked = list(dict.fromkeys([*versions, *ranked]))
         best: tuple[float, StoryState, StoryView] | None = None
         mine = story_view(item)
         model = self._model
@@ -286,12 +303,6 @@ class Batch:
             ]  # fmt: skip
             for member in compared:
                 other = member_view(member)
-                # The agency's own next version of the item (guid ":2", "?v=2"): certain, like a copy. Same
-                # site too: a short guid ("12345678") may recur at another outlet.
-                same_item = (mine.guid_base, mine.agency) == (other.guid_base, other.agency)
-                if mine.guid_base is not None and same_item:
-                    evidence = ("same agency guid (another version)",)
-                    return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
                 if cosine(mine.text_vector, other.text_vector) < MIN_TEXT_COSINE:
                     continue
                 pair = compare(mine, other)
@@ -307,7 +318,7 @@ class Batch:
         return state, StoryMatch(cluster.MatchKind.MODEL, probability, evidence)
 
     def decide(self, item: Prepared, entry_row_id: int) -> Decision:
-        found = self._exact(item) or self._near(item) or self._same_story(item)
+        found = self._exact(item) or self._next_version(item) or self._near(item) or self._same_story(item)
         if (
             found is not None
             and found[1].kind != cluster.MatchKind.EXACT

@@ -74,21 +74,8 @@ class SameStoryModel:
     def log_odds(self, values: list[float]) -> float:
         return self._compiled(values)
 
-    def walked_log_odds(self, values: list[float]) -> float:
-        """`log_odds` by walking the nodes: what the compiled expression must equal (tests)."""
-        total = self.baseline
-        for tree in self.trees:
-            node = tree[0]
-            while node[0] != LEAF:
-                node = tree[node[2] if values[node[0]] <= node[1] else node[3]]
-            total += node[4]
-        return total
-
     def probability(self, values: list[float]) -> float:
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, self.log_odds(values)))))
-
-    def same_story(self, values: list[float]) -> bool:
-        return self.probability(values) >= self.threshold
 
     def contributions(self, values: list[float]) -> list[float]:
         """Each feature's share of the log-odds (beyond the trees' expected values), per feature."""
