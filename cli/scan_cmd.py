@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from rich.table import Table
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from config.settings import Settings
     from feeds.fetch import FeedFetcher
     from storage.models import FeedRow
     from stories.pipeline import StoryPipeline
@@ -93,23 +92,19 @@ def _read_file(path: Path) -> tuple[bytes, str]:
     return path.read_bytes(), path.resolve().as_uri()
 
 
-async def _read_entries(
-    feed: str, settings: Settings, fetcher: Callable[[], Awaitable[FeedFetcher]], now: datetime
-) -> list[Entry]:
+async def _fetch_entries(
+    feed: str, fetcher: Callable[[], Awaitable[FeedFetcher]], now: datetime
+) -> tuple[list[Entry], str | None]:
+    """A FEED URL fetched and parsed (off the event loop), as `_parse_file` gives a file's."""
     from feeds.parse import FeedContext, parse_document
 
-    context = FeedContext(name=feed[:MAX_FEED_NAME], language="")
-    if _is_url(feed):
+    try:
         result = await (await fetcher()).fetch(feed)
-        body, headers = result.body, result.parser_headers()
-    else:
-        try:
-            body, location = await asyncio.to_thread(_read_file, Path(feed))
-        except OSError as error:
-            raise FeedError("file", f"cannot read {feed} ({error.strerror or error})") from None
-        headers = {"content-location": location}
-    parsed = await asyncio.to_thread(parse_document, body, headers, context, now)
-    return parsed.entries
+        context = FeedContext(name=feed[:MAX_FEED_NAME], language="")
+        parsed = await asyncio.to_thread(parse_document, result.body, result.parser_headers(), context, now)
+    except FeedError as error:
+        return [], error.reason
+    return parsed.entries, None
 
 
 def _parse_file(feed: str, now: datetime) -> tuple[list[Entry], str | None]:
@@ -234,17 +229,14 @@ async def run_scan(feeds: list[str], database_url: str, fetch_articles: bool, em
             now = datetime.now(UTC)
             if feed in ahead:
                 entries, problem = await ahead[feed]
-                if problem is not None:
-                    warn(f"{feed}: {problem}")
-                    failures += 1
-                    continue
+            elif _is_url(feed):
+                entries, problem = await _fetch_entries(feed, fetcher, now)
             else:
-                try:
-                    entries = await _read_entries(feed, settings, fetcher, now)
-                except FeedError as error:
-                    warn(f"{feed}: {error.reason}")
-                    failures += 1
-                    continue
+                entries, problem = await asyncio.to_thread(_parse_file, feed, now)
+            if problem is not None:
+                warn(f"{feed}: {problem}")
+                failures += 1
+                continue
             for row in await _scan_feed(await sessions(), pipeline, feed, entries, now):
                 emit(row)
     return failures
