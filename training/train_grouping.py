@@ -141,8 +141,7 @@ def offered(new: Prepared, old: Prepared) -> bool:
     """Whether the bot compares the pair: names and words are stored and looked up for on-beat entries only
     (`stories.prepare.lookup_values`), figure keys and guid bases for all."""
     both_on_beat = new.detection.relevant and old.detection.relevant
-    base = new.view.guid_base if new.view else None
-    same_item = bool(base and old.view and base == old.view.guid_base)
+    same_item = bool(set(new.guid_lookup) & set(old.guid_lookup))
     return both_on_beat or same_item or bool(set(new.print.figure_keys) & set(old.print.figure_keys))
 
 
