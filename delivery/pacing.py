@@ -1,7 +1,8 @@
-"""How fast the sender may post: per-channel spacing, a global budget, and retry delays.
+"""How fast the sender may post: a per-process budget, and retry delays.
 
 Slack allows about one message per second per channel and Discord has per-route buckets plus a global
-limit; pacing ourselves keeps 429s rare, and `RateLimited.retry_after` pauses a channel when one comes.
+limit. The per-channel pace is shared by every worker, so it lives in the database (`channels.next_post_at`,
+kept by `storage.outbox`); this module holds what is per process.
 """
 
 from __future__ import annotations
@@ -26,36 +27,6 @@ def backoff_delay(attempts: int, rng: random.Random, *, base: float = BACKOFF_BA
     """
     step = min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempts - 1))
     return step / 2 + rng.uniform(0, step / 2)
-
-
-class ChannelPacer:
-    """At most one message per `interval` seconds to each channel; a 429 pauses that channel."""
-
-    def __init__(
-        self, interval: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
-    ) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next_allowed: dict[str, float] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def delay_for(self, channel: str) -> float:
-        return max(0.0, self._next_allowed.get(channel, 0.0) - self._clock())
-
-    async def wait_turn(self, channel: str) -> None:
-        """Wait until the channel may receive a message, then reserve the slot."""
-        lock = self._locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            delay = self.delay_for(channel)
-            if delay > 0:
-                await self._sleep(delay)
-            self._next_allowed[channel] = self._clock() + self._interval
-
-    def pause(self, channel: str, seconds: float) -> None:
-        """The platform said "retry after": nothing goes to this channel before then."""
-        until = self._clock() + seconds
-        self._next_allowed[channel] = max(self._next_allowed.get(channel, 0.0), until)
 
 
 class GlobalBudget:

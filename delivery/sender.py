@@ -4,6 +4,9 @@ Every row goes pending → sending (leased, committed) → post → sent with th
 between the platform accepting a message and the row being marked sent leaves the row in `sending`; when
 its lease runs out any sender takes it over and first asks the platform (`ChatPoster.find_posted`) whether
 the message is already there, so the duplicate window closes wherever the platform can look a key up.
+While a row is being worked on its lease is renewed (`storage.lease_renewal`), so the lease can be short and
+a dead worker's channels wait at most LEASE_SECONDS. Each channel's pace is kept in its database row
+(`outbox.hold_channel`), so several workers together still send one channel at the platform's rate.
 
 What the sender needs from above it is passed in: the posters, and `notice_text`, the wording of the notice a
 channel gets when a mute ends (`runtime/` passes the command layer's `mute_ended_notice`).
@@ -22,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
 from delivery.alerts import build_alert
-from delivery.pacing import ChannelPacer, GlobalBudget, backoff_delay
+from delivery.pacing import GlobalBudget, backoff_delay
 from delivery.ports import ChatPoster
 from errors import PermanentDeliveryError, RateLimited, describe
 from observability import metrics
 from storage import channels_repo, outbox
+from storage.lease_renewal import LeaseRenewal
 from storage.outbox_status import delivery_status
 from stories.model import AlertKind, PostedMessage
 from values.clock import utc_now
@@ -52,7 +56,7 @@ class DeliverySender:
         posters: Mapping[str, ChatPoster],
         *,
         worker_id: str,
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = timedelta(seconds=20),
         max_attempts: int = 8,
         channel_interval: float = 1.0,
         global_per_second: float = 20.0,
@@ -69,7 +73,7 @@ class DeliverySender:
         self.worker_id = worker_id
         self._lease = lease
         self._max_attempts = max_attempts
-        self._pacer = ChannelPacer(channel_interval)
+        self._channel_interval = timedelta(seconds=channel_interval)
         self._budget = GlobalBudget(global_per_second)
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
@@ -79,6 +83,9 @@ class DeliverySender:
         self._rng = rng or random.Random()
         self.notice_text = notice_text or default_mute_ended_notice
         self._last_housekeeping = float("-inf")
+        self._renewal = LeaseRenewal(
+            sessions, outbox.renew_leases, owner=worker_id, lease=lease, clock=clock, what="alert"
+        )
         self.last_beat = time.monotonic()  # read by /healthz: the last successful claim
 
     @classmethod
@@ -112,6 +119,10 @@ class DeliverySender:
         """Deliver until `stop` is set; sends already started finish and are recorded before it returns."""
         in_flight: set[asyncio.Task[None]] = set()
         log.info("delivery started", worker=self.worker_id, platforms=self.platforms)
+        async with self._renewal.keeping():
+            await self._run(stop, in_flight)
+
+    async def _run(self, stop: asyncio.Event, in_flight: set[asyncio.Task[None]]) -> None:
         try:
             while not stop.is_set():
                 await self._housekeeping_if_due()
@@ -140,9 +151,10 @@ class DeliverySender:
     async def run_once(self) -> int:
         """One pass: housekeeping, claim a batch, deliver it; returns how many rows were handled."""
         await self._housekeeping_if_due()
-        claimed = await self._claim(self._batch_size)
-        self._beat()  # only after a successful claim (see `run`)
-        await asyncio.gather(*(self._deliver(row) for row in claimed))
+        async with self._renewal.keeping():
+            claimed = await self._claim(self._batch_size)
+            self._beat()  # only after a successful claim (see `run`)
+            await asyncio.gather(*(self._deliver(row) for row in claimed))
         return len(claimed)
 
     async def drain(self, max_passes: int = 1000) -> int:
@@ -214,11 +226,14 @@ class DeliverySender:
     # --- one row -------------------------------------------------------------------------------------
 
     async def _deliver(self, row: outbox.ClaimedRow) -> None:
+        self._renewal.hold(row.id)
         try:
             await self._deliver_row(row)
         except Exception:
             # A database hiccup while marking: the row stays `sending` and is reconciled after its lease.
             log.exception("delivery bookkeeping failed", outbox_id=row.id, worker=self.worker_id)
+        finally:
+            self._renewal.release(row.id)
 
     async def _deliver_row(self, row: outbox.ClaimedRow) -> None:
         poster = self._posters[row.platform]
@@ -230,7 +245,7 @@ class DeliverySender:
             return
         if row.attempts > 1 and await self._already_posted(poster, row, thread):
             return
-        await self._pacer.wait_turn(self._pace_key(row))
+        # The channel's own pace was kept when the row was claimed (see `outbox.hold_channel`).
         await self._budget.acquire()
         try:
             posted = await asyncio.wait_for(
@@ -276,15 +291,13 @@ class DeliverySender:
         await self._finish_sent(row, found)
         return True
 
-    def _pace_key(self, row: outbox.ClaimedRow) -> str:
-        return f"{row.platform}:{row.channel}"
-
     async def _finish_sent(self, row: outbox.ClaimedRow, posted: PostedMessage) -> None:
         now = self._clock()
         async with self._sessions() as session, session.begin():
             marked = await outbox.mark_sent(
                 session, row.id, self.worker_id, posted.message_id, posted.thread_id, now
             )
+            await outbox.hold_channel(session, row.channel_id, now + self._channel_interval)
         if not marked:
             log.warning(
                 "lease lost before the alert was marked sent", outbox_id=row.id, worker=self.worker_id
@@ -305,6 +318,7 @@ class DeliverySender:
     async def _finish_dead(self, row: outbox.ClaimedRow, reason: str) -> None:
         async with self._sessions() as session, session.begin():
             await outbox.mark_dead(session, row.id, self.worker_id, reason)
+            await outbox.hold_channel(session, row.channel_id, self._clock() + self._channel_interval)
         log.error(
             "alert dead-lettered",
             outbox_id=row.id,
@@ -316,12 +330,13 @@ class DeliverySender:
 
     async def _rate_limited(self, row: outbox.ClaimedRow, error: RateLimited) -> None:
         metrics.ALERTS_FAILED.labels(platform=row.platform, outcome="rate_limited").inc()
-        self._pacer.pause(self._pace_key(row), error.retry_after)
         retry_at = self._clock() + timedelta(seconds=error.retry_after)
         async with self._sessions() as session, session.begin():
             await outbox.mark_retry(
                 session, row.id, self.worker_id, describe(error), retry_at, count_attempt=False
             )
+            # Every worker holds off the whole channel, not only this row.
+            await outbox.hold_channel(session, row.channel_id, retry_at)
         log.warning("rate limited", outbox_id=row.id, channel=row.channel, retry_after=error.retry_after)
 
     async def _failed(self, row: outbox.ClaimedRow, error: BaseException) -> None:
@@ -332,10 +347,10 @@ class DeliverySender:
             return
         metrics.ALERTS_FAILED.labels(platform=row.platform, outcome="retry").inc()
         delay = backoff_delay(row.attempts, self._rng)
+        now = self._clock()
         async with self._sessions() as session, session.begin():
-            await outbox.mark_retry(
-                session, row.id, self.worker_id, reason, self._clock() + timedelta(seconds=delay)
-            )
+            await outbox.mark_retry(session, row.id, self.worker_id, reason, now + timedelta(seconds=delay))
+            await outbox.hold_channel(session, row.channel_id, now + self._channel_interval)
         log.warning(
             "alert failed; will retry",
             outbox_id=row.id,

@@ -17,7 +17,7 @@ import random
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -29,6 +29,7 @@ from feeds import health
 from feeds.fetch import FeedFetcher, FetchResult
 from feeds.parse import FeedContext, FeedParser, ParsedFeed
 from storage import feeds_repo
+from storage.lease_renewal import LeaseRenewal
 from storage.models import FeedRow
 from stories.model import Entry
 from values.clock import utc_now
@@ -131,6 +132,14 @@ class FeedPoller:
         self._rng = rng or random.Random()
         self._slots = max(settings.fetch_concurrency, 1)
         self._leasing = True
+        self._renewal = LeaseRenewal(
+            sessions,
+            feeds_repo.renew_leases,
+            owner=self.owner,
+            lease=timedelta(seconds=settings.lease_seconds),
+            clock=self._clock,
+            what="feed",
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP session (if created here) and the parser's pool (if it owns one)."""
@@ -148,21 +157,22 @@ class FeedPoller:
         exhausted = False
         # Leasing in batches (half the slots at least) keeps lease transactions few on a big catalogue.
         batch = max(1, self._slots // 2)
-        try:
-            while True:
-                free = self._slots - len(running)
-                if self._leasing and not exhausted and (free >= batch or (free > 0 and not running)):
-                    leased = await self._lease(free)
-                    exhausted = len(leased) < free
-                    for lease in leased:
-                        running.add(asyncio.create_task(self.poll_leased(lease)))
-                if not running:
-                    break
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                summary.results.extend(task.result() for task in done)
-        finally:
-            for task in running:
-                task.cancel()
+        async with self._renewal.keeping():
+            try:
+                while True:
+                    free = self._slots - len(running)
+                    if self._leasing and not exhausted and (free >= batch or (free > 0 and not running)):
+                        leased = await self._lease(free)
+                        exhausted = len(leased) < free
+                        for lease in leased:
+                            running.add(asyncio.create_task(self.poll_leased(lease)))
+                    if not running:
+                        break
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    summary.results.extend(task.result() for task in done)
+            finally:
+                for task in running:
+                    task.cancel()
         return summary
 
     async def _lease(self, limit: int) -> list[LeasedFeed]:
@@ -171,7 +181,10 @@ class FeedPoller:
             rows = await feeds_repo.lease_due_feeds(
                 session, self.owner, limit, self._settings.lease_seconds, now
             )
-            return [LeasedFeed.of(row) for row in rows]
+            leased = [LeasedFeed.of(row) for row in rows]
+        for lease in leased:
+            self._renewal.hold(lease.feed_id)
+        return leased
 
     async def poll_leased(self, lease: LeasedFeed) -> FeedPollResult:
         """Fetch, parse and store one leased feed; never raises (a failure is recorded in feed health)."""
@@ -188,6 +201,8 @@ class FeedPoller:
             except Exception:  # the store itself is down: the lease expires and the feed is retried
                 log.exception("feed %r: could not record the failure", lease.name)
                 return FeedPollResult(lease.name, PollOutcome.FAILED, error_kind="ingest", error=reason)
+        finally:
+            self._renewal.release(feed_id)
 
     async def _poll(self, lease: LeasedFeed) -> FeedPollResult:
         feed_id = lease.feed_id

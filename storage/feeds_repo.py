@@ -182,6 +182,26 @@ async def record_failure(
     await session.flush()
 
 
+async def renew_leases(
+    session: AsyncSession, owner: str, feed_ids: Sequence[int], until: datetime
+) -> set[int]:
+    """Extend `owner`'s leases on the feeds it is polling now; returns the ids it still holds.
+
+    By id, not by owner: a restarted worker with the same WORKER_ID must not keep its dead predecessor's
+    leases alive.
+    """
+    if not feed_ids:
+        return set()
+    result = await session.execute(
+        update(FeedRow)
+        .where(FeedRow.id.in_(list(feed_ids)), FeedRow.lease_owner == owner)
+        .values(lease_until=until)
+        .returning(FeedRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
 async def feeds_leased_by(session: AsyncSession, owner: str) -> list[int]:
     """The ids of the feeds `owner` holds a lease on (expired or not)."""
     return list(await session.scalars(select(FeedRow.id).where(FeedRow.lease_owner == owner)))

@@ -165,6 +165,9 @@ class ChannelRow(Base):
     external_id: Mapped[str] = mapped_column(String(100))
     team_id: Mapped[str | None] = mapped_column(String(100))  # Slack workspace / Discord guild
     created_at: Mapped[datetime]
+    # No message goes to the channel before this, from any worker: the platform's per-channel rate, or its
+    # Retry-After after a 429 (storage.outbox.hold_channel).
+    next_post_at: Mapped[datetime | None]
 
 
 class SubscriptionRow(Base):

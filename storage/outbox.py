@@ -3,7 +3,9 @@
 Writing (`enqueue_alerts`, `enqueue_notice`) happens inside the caller's transaction, so a story and its
 alerts commit together. Reading is claiming: `claim_due` leases rows with `SELECT … FOR UPDATE SKIP LOCKED`
 (PostgreSQL; SQLite's single writer makes the same UPDATE atomic), one row per channel at a time so each
-channel sees its alerts in order. States: pending → sending → sent, or dead after too many failures.
+channel sees its alerts in order, and only once the channel's pace allows (`hold_channel`, shared by every
+worker). A sender renews the leases of the rows it is working on (`renew_leases`).
+States: pending → sending → sent, or dead after too many failures.
 """
 
 from __future__ import annotations
@@ -175,10 +177,12 @@ def _claimable(now: datetime, platforms: Sequence[str]) -> Any:
         # A sender that died mid-send: its lease ran out, the row is taken over (and reconciled first).
         and_(OutboxRow.state == SENDING, OutboxRow.lease_until < now),
     )
-    on_my_platforms = OutboxRow.channel_id.in_(
-        select(ChannelRow.id).where(ChannelRow.platform.in_(list(platforms)))
+    # The channel's pacing lives in its row so that every worker keeps to one rate per channel.
+    channel_ready = or_(ChannelRow.next_post_at.is_(None), ChannelRow.next_post_at <= now)
+    on_my_ready_channels = OutboxRow.channel_id.in_(
+        select(ChannelRow.id).where(ChannelRow.platform.in_(list(platforms)), channel_ready)
     )
-    return and_(due, on_my_platforms, ~blocked_by_earlier)
+    return and_(due, on_my_ready_channels, ~blocked_by_earlier)
 
 
 async def claim_due(
@@ -245,6 +249,39 @@ async def claim_due(
         )
         for row, channel in rows
     ]
+
+
+async def renew_leases(
+    session: AsyncSession, owner: str, row_ids: Sequence[int], until: datetime
+) -> set[int]:
+    """Extend `owner`'s leases on the rows it is still working on; returns the ids it still holds.
+
+    By id, not by owner: a restarted worker with the same WORKER_ID must not keep its dead predecessor's
+    claims alive.
+    """
+    if not row_ids:
+        return set()
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(list(row_ids)), OutboxRow.lease_owner == owner, OutboxRow.state == SENDING)
+        .values(lease_until=until)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
+async def hold_channel(session: AsyncSession, channel_id: int, until: datetime) -> None:
+    """Nothing more goes to the channel before `until` (never brought forward: a Retry-After stands)."""
+    await session.execute(
+        update(ChannelRow)
+        .where(
+            ChannelRow.id == channel_id,
+            or_(ChannelRow.next_post_at.is_(None), ChannelRow.next_post_at < until),
+        )
+        .values(next_post_at=until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _mine(row_id: int, owner: str) -> Any:

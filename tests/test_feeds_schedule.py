@@ -460,3 +460,55 @@ async def test_stop_leasing_lets_the_tick_finish_without_taking_more_feeds(
     assert [result.outcome for result in summary.results] == ["fetched"]
     assert server.hits("/second.xml") == 0  # still due, left for the next process
     assert (await load(sessions, "Second")).lease_owner is None
+
+
+async def test_a_feed_lease_is_renewed_while_its_fetch_runs_and_nobody_else_polls_it(
+    server: FeedServer,
+    both_engines_sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    poller_parts,
+) -> None:
+    """A fetch slower than the lease keeps the feed: another worker finds nothing due meanwhile.
+
+    The fake clock jumps far past the lease while the fetch is held; the renewal runs every third of the
+    (short) lease in real time, and the test waits for it with a wide margin.
+    """
+    sessions = both_engines_sessions
+    clock, _sink, _parser = poller_parts
+    short_lease = settings.model_copy(update={"lease_seconds": 1, "fetch_total_timeout_seconds": 30.0})
+    started, release = asyncio.Event(), asyncio.Event()
+    body = rss_document("Slow", items(1, prefix="slow"))
+
+    async def held_until_released(request: web.Request) -> web.StreamResponse:
+        started.set()
+        await asyncio.wait_for(release.wait(), timeout=20)
+        return web.Response(body=body, content_type="application/rss+xml")
+
+    await add_feed(sessions, "Slow", server.route("/slow.xml", held_until_released))
+    poller = make_poller(sessions, short_lease, poller_parts, owner="live")
+    other = make_poller(sessions, short_lease, poller_parts, owner="other")
+    try:
+        ticking = asyncio.create_task(poller.tick())
+        await asyncio.wait_for(started.wait(), timeout=10)
+        clock.advance(3600)  # an hour past the lease the poller took
+
+        async def renewed() -> bool:
+            row = await load(sessions, "Slow")
+            until = row.lease_until
+            return until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) > clock()
+
+        for _ in range(200):
+            if await renewed():
+                break
+            await asyncio.sleep(0.05)
+        assert await renewed(), "the live poller's feed lease was not renewed within 10 s"
+        assert (await other.tick()).results == []  # not taken over mid-fetch
+        release.set()
+        summary = await asyncio.wait_for(ticking, timeout=20)
+    finally:
+        release.set()
+        await poller.aclose()
+        await other.aclose()
+    assert [result.outcome for result in summary.results] == [PollOutcome.FETCHED]
+    assert server.hits("/slow.xml") == 1
+    assert (await load(sessions, "Slow")).lease_owner is None

@@ -3,15 +3,16 @@ crash reconciliation and mute-ended notices."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from delivery.pacing import BACKOFF_CAP_SECONDS, ChannelPacer, GlobalBudget, backoff_delay
+from delivery.pacing import BACKOFF_CAP_SECONDS, GlobalBudget, backoff_delay
 from delivery.sender import DeliverySender
 from errors import PermanentDeliveryError, RateLimited, TransientDeliveryError
 from handlers.news.service import NewsService
@@ -268,17 +269,105 @@ class FakeMonotonic:
         self.now += seconds
 
 
-async def test_channel_pacer_spaces_messages_and_honours_retry_after() -> None:
-    time = FakeMonotonic()
-    pacer = ChannelPacer(1.0, clock=time, sleep=time.sleep)
+async def test_a_channels_pace_holds_across_workers(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    await add_channel(sessions, "newsdesk")
+    for n in range(3):
+        await enqueue(sessions, [story_event(await add_story(sessions, f"Story {n}"))])
+    poster, clock = ScriptedPoster(), Clock(NOW)
+    first = make_sender(sessions, poster, clock, worker_id="w1", channel_interval=1.0)
+    second = make_sender(sessions, poster, clock, worker_id="w2", channel_interval=1.0)
 
-    await pacer.wait_turn("slack:C1")
-    await pacer.wait_turn("slack:C2")  # another channel: no wait
-    await pacer.wait_turn("slack:C1")
-    pacer.pause("slack:C1", 30.0)
-    await pacer.wait_turn("slack:C1")
+    assert await first.run_once() == 1
+    assert await second.run_once() == 0  # another process, same channel: it waits its turn too
+    clock.advance(seconds=1)
+    assert await second.run_once() == 1
+    assert await first.run_once() == 0
+    clock.advance(seconds=1)
+    assert await first.run_once() == 1
+    assert [p.alert.story.title for p in poster.posts if p.alert.story] == ["Story 0", "Story 1", "Story 2"]
 
-    assert time.slept == [1.0, 30.0]
+
+async def test_a_429_pauses_the_channel_for_every_worker(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    await add_channel(sessions, "newsdesk")
+    await add_channel(sessions, "other-desk")
+    for n in range(2):
+        await enqueue(sessions, [story_event(await add_story(sessions, f"Story {n}"))])
+    poster = ScriptedPoster(failures=lambda call: RateLimited(retry_after=30.0) if call == 1 else None)
+    clock = Clock(NOW)
+    first = make_sender(sessions, poster, clock, worker_id="w1", channel_interval=1.0)
+    second = make_sender(sessions, poster, clock, worker_id="w2", channel_interval=1.0)
+
+    await first.run_once()  # newsdesk gets the 429; other-desk its first story
+    clock.advance(seconds=29)
+    await second.run_once()
+    channels_posted = [p.channel for p in poster.posts]
+    assert channels_posted.count("newsdesk") == 0
+    clock.advance(seconds=2)
+    await second.drain()
+    # After Retry-After one message goes, and the next waits for the channel's pace.
+    assert [p.channel for p in poster.posts].count("newsdesk") == 1
+
+
+async def test_a_live_worker_keeps_its_claim_through_a_post_longer_than_its_lease(
+    engine: AsyncEngine,
+) -> None:
+    """The lease is renewed while the post runs: nobody takes the row over and posts it a second time.
+
+    A fake clock that jumps far past the lease stands in for a slow platform; the renewal runs every third
+    of the (short) lease in real time, and the test waits for it with a wide margin.
+    """
+    sessions = session_factory(engine)
+    await add_channel(sessions, "newsdesk")
+    await add_channel(sessions, "stale-desk", platform="slack")
+    await enqueue(sessions, [story_event(await add_story(sessions))])
+    # A previous process with the same WORKER_ID died holding the stale desk's row: it must not be renewed.
+    [stale] = await claim(sessions, "w1", platforms=("slack",))
+    clock = Clock(NOW)
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    class SlowPoster(ScriptedPoster):
+        async def post(
+            self, channel: str, alert: Alert, *, thread: PostedMessage | None, idempotency_key: str
+        ) -> PostedMessage:
+            entered.set()
+            await release.wait()
+            return await super().post(channel, alert, thread=thread, idempotency_key=idempotency_key)
+
+    poster = SlowPoster()
+    lease = timedelta(seconds=0.3)
+    live = make_sender(sessions, poster, clock, worker_id="w1", lease=lease)
+    other = make_sender(sessions, poster, clock, worker_id="w2", lease=lease)
+    delivering = asyncio.create_task(live.run_once())
+    await asyncio.wait_for(entered.wait(), timeout=10)
+    [working] = [r for r in await outbox_rows(sessions) if r.state == "sending" and r.id != stale.id]
+
+    clock.advance(hours=1)  # far past the lease the live worker took
+
+    async def renewed() -> bool:
+        row = next(r for r in await outbox_rows(sessions) if r.id == working.id)
+        return row.lease_until is not None and _aware(row.lease_until) > clock()
+
+    for _ in range(200):
+        if await renewed():
+            break
+        await asyncio.sleep(0.05)
+    assert await renewed(), "the live worker's lease was not renewed within 10 s"
+    assert await other.run_once() == 0  # still held: not taken over mid-post
+    release.set()
+    assert await delivering == 1
+
+    assert len(poster.posts) == 1
+    rows = {r.id: r for r in await outbox_rows(sessions)}
+    assert rows[working.id].state == "sent"
+    assert _aware(rows[stale.id].lease_until) < clock()  # the dead predecessor's claim was left to expire
+
+
+def _aware(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def test_global_budget_spreads_messages_evenly() -> None:

@@ -1,12 +1,15 @@
 """The delivery sender draining the outbox into the Slack fake through the real Slack poster:
-a 429 storm loses nothing and keeps each channel's order, an update lands in its story's thread, and a
-message Slack stored before answering 5xx is found on the retry instead of being posted twice."""
+a 429 storm loses nothing and keeps each channel's order, an update lands in its story's thread, a
+message Slack stored before answering 5xx is found on the retry instead of being posted twice, and three
+workers sending to one channel keep together to its rate."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -41,16 +44,18 @@ async def fake() -> AsyncIterator[FakeSlack]:
         await slack.stop()
 
 
-async def queue_stories(engine: AsyncEngine, now: datetime) -> list[int]:
+async def queue_stories(
+    engine: AsyncEngine, now: datetime, *, channels: tuple[str, ...] = ("C1", "C2"), count: int = STORIES
+) -> list[int]:
     """Stories stored and their alerts queued, as ingest would have done."""
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
-        for channel in ("C1", "C2"):
+        for channel in channels:
             row = await channels_repo.ensure_channel(session, ChannelRef("slack", channel, "T1"), now)
             await channels_repo.subscribe(session, row.id, BEAT, "test", now)
         events: list[StoryEvent] = []
         ids: list[int] = []
-        for n in range(STORIES):
+        for n in range(count):
             story = StoryRow(
                 title=f"Border story number {n}",
                 link=f"https://news.example/{n}",
@@ -115,6 +120,17 @@ async def queue_update(engine: AsyncEngine, story_id: int, now: datetime) -> Non
         entry = Entry(entry_id=f"e-update-{story_id}", feed_name="other", title=row.title, published=now)
         event = StoryEvent(kind=StoryEventKind.UPDATE, entry=entry, story=cluster, changes=(change,))
         await enqueue_alerts(session, [event], now, max_age=timedelta(hours=6))
+
+
+class CountingSlackPoster(SlackPoster):
+    """The production poster, counting what it got accepted (to see which sender did the work)."""
+
+    posted = 0
+
+    async def post(self, *args: Any, **kwargs: Any) -> Any:
+        message = await super().post(*args, **kwargs)
+        self.posted += 1
+        return message
 
 
 class Clock:
@@ -222,3 +238,55 @@ async def test_a_429_storm_loses_nothing_and_keeps_channel_order(
         [reply] = fake.replies(channel, parent["ts"])
         assert "326 → 411" in reply["text"]
         assert len(fake.top_level(channel)) == STORIES
+
+
+async def test_three_workers_keep_one_channel_within_its_rate(engine: AsyncEngine) -> None:
+    """60 alerts for one channel, three senders draining at once: the Slack fake serves no 429.
+
+    The channel's rate is scaled down (the fake allows one message per 0.2 s, the senders space by 0.25 s)
+    so the run takes seconds; each sender keeps its own in-process state, as separate processes would.
+    """
+    slack = FakeSlack(message_interval=0.2)
+    slack.add_channel("C1", "border-desk")
+    await slack.start()
+    try:
+        now = datetime.now(UTC)
+        story_ids = await queue_stories(engine, now, channels=("C1",), count=60)
+        posters = [
+            CountingSlackPoster(
+                SingleTokenClients(make_client("xoxb-test", slack.base_url, rate_limit_retries=0))
+            )
+            for _ in range(3)
+        ]
+        senders = [
+            DeliverySender(
+                session_factory(engine),
+                {"slack": poster},
+                worker_id=f"w{n}",
+                channel_interval=0.25,
+                idle_seconds=0.02,
+            )
+            for n, poster in enumerate(posters)
+        ]
+        stop = asyncio.Event()
+        running = [asyncio.create_task(sender.run(stop)) for sender in senders]
+
+        async def all_sent() -> bool:
+            return (await outbox_states(engine)).count("sent") == len(story_ids)
+
+        for _ in range(1200):  # 60 s at most; ~20 s expected at the scaled rate
+            if await all_sent():
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*running)
+    finally:
+        await slack.stop()
+
+    posts = slack.calls_to("chat.postMessage")
+    assert [call.status for call in posts if call.status == 429] == []
+    assert await all_sent()
+    posted = [m["metadata"]["event_payload"]["story_id"] for m in slack.top_level("C1")]
+    assert posted == story_ids  # each once, in order
+    # The work really was shared, so it was the shared pace that kept the rate.
+    assert sum(1 for poster in posters if poster.posted) >= 2
