@@ -14,6 +14,7 @@ import typer
 
 from cli.ask_cmd import ask
 from cli.db_cmd import db_app
+from cli.doctor_cmd import doctor
 from cli.feeds_cmd import feeds_app
 from cli.run_cmd import run
 from cli.scan_cmd import scan
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("run")(run)
 app.command("scan")(scan)
 app.command("ask")(ask)
+app.command("doctor")(doctor)
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(db_app, name="db")
 

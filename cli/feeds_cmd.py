@@ -7,10 +7,10 @@ imports what it uses when it runs (see `cli/__init__.py`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import typer
 
@@ -180,6 +180,19 @@ def remove_feed(
     Console().print(f"{'purged' if purge else 'removed'} {name!r}")
 
 
+class CheckedFeed(Protocol):
+    """A feed as stored (`FeedRow`) or as written in FEEDS_FILE (`FeedSource`): enough to fetch it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
@@ -188,9 +201,12 @@ class CheckResult:
     entries: int = 0
     newest: datetime | None = None
     seconds: float = 0.0
+    http_status: int | None = None
+    version: str = ""  # feedparser's name of the format: "rss20", "atom10"...
+    last_modified: str | None = None  # the server's Last-Modified header, as sent
 
 
-async def check_feeds(settings: Settings, feeds: list[FeedRow]) -> list[CheckResult]:
+async def check_feeds(settings: Settings, feeds: Sequence[CheckedFeed]) -> list[CheckResult]:
     """Fetch and parse each feed now, ignoring cache validators; nothing is stored."""
     from feeds.fetch import FeedFetcher
     from feeds.parse import FeedContext, FeedParser
@@ -198,7 +214,7 @@ async def check_feeds(settings: Settings, feeds: list[FeedRow]) -> list[CheckRes
     parser = FeedParser()
     now = datetime.now(UTC)
 
-    async def check(fetcher: FeedFetcher, feed: FeedRow) -> CheckResult:
+    async def check(fetcher: FeedFetcher, feed: CheckedFeed) -> CheckResult:
         try:
             fetched = await fetcher.fetch(feed.url)
             parsed = await parser.parse(
@@ -210,7 +226,17 @@ async def check_feeds(settings: Settings, feeds: list[FeedRow]) -> list[CheckRes
         detail = parsed.warning or (
             f"moved permanently to {fetched.permanent_url}" if fetched.permanent_url else ""
         )
-        return CheckResult(feed.name, True, detail, len(parsed.entries), newest, fetched.elapsed_seconds)
+        return CheckResult(
+            feed.name,
+            True,
+            detail,
+            len(parsed.entries),
+            newest,
+            fetched.elapsed_seconds,
+            fetched.status,
+            parsed.version,
+            fetched.last_modified,
+        )
 
     async with FeedFetcher(settings) as fetcher:
         return list(await asyncio.gather(*(check(fetcher, feed) for feed in feeds)))

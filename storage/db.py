@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,42 @@ async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply Alembic migrations on this engine (`bot.py db upgrade`, and every start), in one transaction."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade_on, revision)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationState:
+    current: str | None  # the store's Alembic revision; None: never migrated (empty or not Wirewatch's)
+    head: str  # the newest revision this code ships
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+    @property
+    def known(self) -> bool:
+        """False when the store was migrated by a newer Wirewatch than this one."""
+        return self.current is None or self.current in _shipped_revisions()
+
+
+def _shipped_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+def _read_migration_state(connection: Connection) -> MigrationState:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None, "storage/migrations ships at least one revision"
+    return MigrationState(MigrationContext.configure(connection).get_current_revision(), head)
+
+
+async def migration_state(engine: AsyncEngine) -> MigrationState:
+    """Where the store is against the shipped migrations; reads only (`bot.py doctor`)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_read_migration_state)
 
 
 async def create_throwaway_schema(engine: AsyncEngine) -> None:

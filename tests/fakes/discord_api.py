@@ -4,7 +4,8 @@ It enforces what Discord documents and what discord.py depends on, so a test tha
 same code paths as production:
 - `Authorization: Bot <token>` on bot routes (401 otherwise); interaction callbacks and webhooks authenticate
   by the token in the URL, as on Discord.
-- unknown channel: 404 code 10003; missing permissions: 403 code 50013;
+- unknown channel: 404 code 10003; missing permissions: 403 code 50013 (50001 "Missing Access" when the bot
+  cannot even see the channel: `GET /channels/{id}`, reading history);
 - message limits: content 2,000, 10 embeds, title 256, description 4,096, 25 fields (name 256, value 1,024),
   footer 2,048, author 256, 6,000 in total: 400 code 50035 with per-field error detail;
 - rate limits scripted per route: 429 with a JSON `retry_after`, `Retry-After`, `X-RateLimit-*` and `Via`
@@ -303,6 +304,7 @@ class FakeDiscordAPI:
             web.get("/api/v10/gateway/bot", self._gateway_bot),
             web.put("/api/v10/applications/{app}/commands", self._bulk_commands),
             web.put("/api/v10/applications/{app}/guilds/{guild}/commands", self._bulk_commands),
+            web.get("/api/v10/channels/{channel}", self._get_channel),
             web.get("/api/v10/channels/{channel}/messages", self._list_messages),
             web.post("/api/v10/channels/{channel}/messages", self._create_message),
             web.patch("/api/v10/channels/{channel}/messages/{message}", self._edit_message),
@@ -490,6 +492,18 @@ class FakeDiscordAPI:
             if body.get(key) is not None:
                 message[key] = body[key]
         return message
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        """A guild text channel (type 0); 403 50001 when the bot cannot see it, as Discord answers."""
+        channel = self._channel_or_error(request)
+        if isinstance(channel, web.Response):
+            return channel
+        if not channel.can_send:
+            return error_response(403, 50001, "Missing Access")
+        payload: dict[str, Any] = {"id": str(channel.id), "type": 0, "name": channel.name, "position": 0}
+        if channel.guild_id is not None:
+            payload["guild_id"] = str(channel.guild_id)
+        return json_response(payload)
 
     async def _list_messages(self, request: web.Request) -> web.Response:
         channel = self._channel_or_error(request)

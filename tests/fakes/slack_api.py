@@ -39,12 +39,35 @@ MAX_ACTION_ELEMENTS = 25
 POSTING_METHODS = {"chat.postMessage"}
 
 
+# The bot scopes of handlers/slack/manifest.yml: what an app installed from it is granted.
+MANIFEST_SCOPES = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "usergroups:read",
+    "channels:history",
+    "groups:history",
+)
+# Which scopes each faked method needs (any one of them), from the method pages on Slack's API site.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "users.info": ("users:read",),
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "usergroups.users.list": ("usergroups:read",),
+}
+
+
 @dataclass(slots=True)
 class FakeTeam:
     team_id: str
     name: str = "Newsroom"
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
+    scopes: tuple[str, ...] = MANIFEST_SCOPES  # granted to this token: `x-oauth-scopes`, `missing_scope`
 
 
 @dataclass(slots=True)
@@ -260,17 +283,30 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "not_authed"}, {}
             if token not in self.teams:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+        team = self.teams.get(token or "")
+        # Slack names the token's scopes on every Web API answer to it, failures included.
+        granted = {"x-oauth-scopes": ",".join(team.scopes)} if team is not None else {}
+        needed = METHOD_SCOPES.get(method, ())
+        if team is not None and needed and not set(needed) & set(team.scopes):
+            body = {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": needed[0],
+                "provided": ",".join(team.scopes),
+            }
+            return 200, body, granted
         failure = self.scripted[method].pop(0) if self.scripted[method] else None
         if failure is not None and not failure.after_effect:
-            return self._failure(failure)
-        team = self.teams.get(token or "")
+            status, body, headers = self._failure(failure)
+            return status, body, {**granted, **headers}
         try:
             result = handler(self, params, team, basic)
         except _SlackError as error:
-            return error.status, {"ok": False, "error": error.code}, error.headers
+            return error.status, {"ok": False, "error": error.code}, {**granted, **error.headers}
         if failure is not None:
-            return self._failure(failure)
-        return 200, {"ok": True, **result}, {}
+            status, body, headers = self._failure(failure)
+            return status, body, {**granted, **headers}
+        return 200, {"ok": True, **result}, granted
 
     @staticmethod
     def _failure(failure: ScriptedFailure) -> tuple[int, dict[str, Any], dict[str, str]]:
