@@ -89,7 +89,6 @@ async def measure(label: str, database_url: str, workers: int) -> None:
         "POLL_MIN_SECONDS": str(POLL_SECONDS),
         "POLL_MAX_SECONDS": str(POLL_SECONDS),
         "SCHEDULER_TICK_SECONDS": "5",
-        "LEASE_SECONDS": "120",
         "CONSOLE_CHANNEL": "bench-desk",
     }
     processes = []
