@@ -12,12 +12,18 @@ import pytest
 
 from config.settings import DEFAULT_TOPICS_FILE
 from errors import CommandError
-from handlers.discord.commands import NewsCommands, NotEditor, admin_group, is_editor, news_group
+from handlers.discord.commands import (
+    NewsCommands,
+    admin_group,
+    editor_rule,
+    editor_status_in_payload,
+    news_group,
+)
 from handlers.discord.lines import latest_line, mute_line, search_line, topic_line
 from handlers.news.help_text import COMMAND_NAMES
 from handlers.news.views import NewsReply
 from stories.topics import TopicCatalog, load_topics
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus
 
 
 class StandInNews:
@@ -107,18 +113,27 @@ def test_news_group_has_every_subcommand_and_admin_only_the_editor_actions(catal
 
 # --- editors --------------------------------------------------------------------------------------------
 def test_editor_is_manage_channels_or_the_named_role() -> None:
-    assert is_editor(mock_interaction(manage_channels=True), None)
-    assert is_editor(mock_interaction(role_names=("Desk Editors",)), "desk editors")
-    assert not is_editor(mock_interaction(role_names=("Reporters",)), "Desk Editors")
-    assert not is_editor(mock_interaction(role_names=("Desk Editors",)), None)
+    yes, no = EditorStatus.YES, EditorStatus.NO
+    assert editor_status_in_payload(mock_interaction(manage_channels=True), None) is yes
+    assert editor_status_in_payload(mock_interaction(role_names=("Desk Editors",)), "desk editors") is yes
+    assert editor_status_in_payload(mock_interaction(role_names=("Reporters",)), "Desk Editors") is no
+    assert editor_status_in_payload(mock_interaction(role_names=("Desk Editors",)), None) is no
 
 
-def test_editor_check_refuses_politely_naming_the_role(catalog: TopicCatalog) -> None:
-    check = NewsCommands(StandInNews(), catalog, editor_role="Desk").editor_check()
-    with pytest.raises(NotEditor) as refused:
-        check(mock_interaction())
-    assert "Manage Channels or the Desk role" in str(refused.value)
-    assert check(mock_interaction(role_names=("Desk",)))
+def test_the_refusal_is_told_who_counts_as_an_editor() -> None:
+    assert "Manage Channels or the Desk role" in editor_rule("Desk")
+    assert editor_rule(None) == "members with Manage Channels"
+
+
+async def test_the_callers_role_is_left_to_the_command_layer(catalog: TopicCatalog) -> None:
+    news = StandInNews()
+    commands = NewsCommands(news, catalog, editor_role="Desk")
+    await commands.answer(mock_interaction(role_names=("Desk",)), "mute migration-refugees")
+    await commands.answer(mock_interaction(role_names=("Reporters",)), "mute migration-refugees")
+    [(_, editor, _), (_, reporter, _)] = news.calls
+    assert await editor.editor_status() is EditorStatus.YES
+    assert await reporter.editor_status() is EditorStatus.NO
+    assert "the Desk role" in (reporter.editor_rule or "")
 
 
 # --- callbacks, called directly -------------------------------------------------------------------------
@@ -129,7 +144,7 @@ async def test_callback_answers_at_once_ephemeral_with_an_embed(catalog: TopicCa
     await subcommand(group, "latest").callback(interaction, topic="migration-refugees", count=3)  # type: ignore[call-arg]
     text, caller, channel = news.calls[0]
     assert text == "latest migration-refugees 3"
-    assert caller == Caller(user_id="42", is_editor=False, display_name="Reporter")
+    assert (caller.user_id, caller.display_name) == ("42", "Reporter")
     assert channel == ChannelRef("discord", "1001", team_id="2002")
     kwargs = interaction.response.send_message.await_args.kwargs
     assert kwargs["ephemeral"] is True

@@ -34,7 +34,7 @@ from tests.fakes.discord_api import (
 )
 from tests.fakes.discord_gateway import GUILDS_INTENT, MANAGE_CHANNELS, FakeDiscordGateway, FakeGuild
 from tests.test_discord_commands import StandInNews
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus
 
 GUILD = FakeGuild(id=910000000000000001, channel_id=910000000000000002, editor_role_id=910000000000000003)
 EDITOR_ROLE = GUILD.editor_role_name
@@ -237,16 +237,19 @@ async def test_every_subcommand_answers_ephemerally_at_the_callback(world: World
     assert len(world.news.calls) == len(READER_COMMANDS) + len(EDITOR_COMMANDS)
 
 
-async def test_reporters_are_refused_editor_actions_politely(world: World) -> None:
-    for subcommand, options, _line in EDITOR_COMMANDS:
+async def test_reporters_reach_the_command_layer_as_non_editors(world: World) -> None:
+    """The command layer refuses them (tests/test_discord_news.py); the adapter only says who they are."""
+    for subcommand, options, line in EDITOR_COMMANDS:
         payload = world.gateway.command_interaction(GUILD, "news", subcommand, options)
         interaction = await callback_of(world, payload)
         [callback] = interaction.callbacks
-        assert callback["type"] == ANSWERED
-        assert callback["data"]["flags"] & EPHEMERAL_FLAG
-        assert "only editors" in callback["data"]["content"]
-        assert EDITOR_ROLE in callback["data"]["content"]
-    assert world.news.calls == []  # the command layer never saw them
+        assert callback["type"] == ANSWERED and callback["data"]["flags"] & EPHEMERAL_FLAG
+        text, caller, _channel = world.news.calls[-1]
+        assert text == line
+        assert await caller.editor_status() is EditorStatus.NO
+        assert EDITOR_ROLE in (caller.editor_rule or "")
+    # The guild is cached from the gateway: its roles name themselves, nothing was fetched.
+    assert world.api.calls_to("GET", r"/guilds/.*") == []
 
 
 async def test_manage_channels_makes_an_editor_on_newsadmin(world: World) -> None:
@@ -257,7 +260,7 @@ async def test_manage_channels_makes_an_editor_on_newsadmin(world: World) -> Non
     interaction = await callback_of(world, payload)
     assert embed_title(interaction) == "answer: mute military-deserters until 18:00"
     [(_text, caller, _channel)] = world.news.calls
-    assert caller.is_editor
+    assert await caller.editor_status() is EditorStatus.YES
 
 
 async def test_public_replies_are_not_ephemeral(world: World) -> None:

@@ -4,13 +4,16 @@ over the fake gateway, is answered from a SQLite store, and changes what it shou
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
+from handlers.discord.commands import DEFER_AFTER_SECONDS
 from handlers.discord.runtime import build_discord_runtime
 from handlers.news.service import NewsService
 from handlers.news.views import NewsReply
@@ -18,9 +21,9 @@ from storage import channels_repo
 from storage.db import session_factory
 from storage.models import EntryRow, FeedRow, StoryRow
 from stories.topics import TopicCatalog, load_topics
-from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, FakeDiscordAPI
-from tests.fakes.discord_gateway import FakeDiscordGateway
-from tests.test_discord_gateway import EDITOR_ROLE, GUILD, World, callback_of
+from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, OUTAGES, FakeDiscordAPI, Outage
+from tests.fakes.discord_gateway import FakeDiscordGateway, FakeGuild, guild_payload
+from tests.test_discord_gateway import ANSWERED, DEFERRED, EDITOR_ROLE, GUILD, World, callback_of
 from values.chat import Caller, ChannelRef
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -202,3 +205,124 @@ async def test_channel_and_private_answers_are_the_ones_docs_discord_md_lists(ne
             assert public == expected_public, (subcommand, options, data["embeds"][0]["title"])
     refused = newsroom.gateway.command_interaction(GUILD, "news", "mute", {"topic": "humanitarian-aid"})
     assert (await callback_of(newsroom, refused)).callbacks[0]["data"]["flags"] & EPHEMERAL_FLAG
+
+
+# --- Discord failing to tell a role (issue 12) ----------------------------------------------------------
+
+# A guild whose GUILD_CREATE never arrived: its interactions carry role IDs that name nothing, so an editor
+# action must fetch the member (and the guild's roles) from the API.
+UNCACHED = FakeGuild(id=920000000000000001, channel_id=920000000000000002, editor_role_id=920000000000000003)
+UNCACHED_CHANNEL = ChannelRef("discord", str(UNCACHED.channel_id), team_id=str(UNCACHED.id))
+EDITOR_ID = 700000000000000077
+ROLE_UNKNOWN = "could not check your role with Discord"
+
+
+async def final_embed(world: World, payload: dict[str, Any]) -> dict[str, Any]:
+    """The answer's embed: at the callback, or in the follow-up after a deferral."""
+    interaction = await callback_of(world, payload)
+    if interaction.callbacks[0]["type"] != DEFERRED:
+        return dict(interaction.callbacks[0]["data"]["embeds"][0])
+    for _ in range(2000):  # a ceiling for a loaded machine, not a timing assertion
+        if interaction.followups:
+            break
+        await asyncio.sleep(0.01)
+    return dict(interaction.followups[0]["embeds"][0])
+
+
+async def uncached_mutes(engine: AsyncEngine) -> list[str]:
+    async with session_factory(engine)() as session:
+        channel = await channels_repo.ensure_channel(session, UNCACHED_CHANNEL, NOW)
+        return [m.topic for m in await channels_repo.active_mutes(session, channel.id, datetime.now(UTC))]
+
+
+@pytest.fixture
+def uncached(newsroom: World) -> World:
+    """The production deferral, and a role lookup bound short enough for tests (the fake holds "slow")."""
+    newsroom.api.add_guild(guild_payload(UNCACHED))
+    newsroom.api.add_member(UNCACHED.id, EDITOR_ID, role_ids=(UNCACHED.editor_role_id,))
+    newsroom.runtime.commands.defer_after = DEFER_AFTER_SECONDS
+    newsroom.runtime.commands.role_lookup_seconds = 2.5
+    return newsroom
+
+
+def member_path(user_id: int = EDITOR_ID) -> str:
+    return f"/guilds/{UNCACHED.id}/members/{user_id}"
+
+
+async def test_an_editor_of_an_uncached_guild_is_fetched_and_may_mute(uncached: World) -> None:
+    payload = uncached.gateway.command_interaction(
+        UNCACHED,
+        "news",
+        "mute",
+        {"topic": "humanitarian-aid"},
+        user_id=EDITOR_ID,
+        role_ids=(UNCACHED.editor_role_id,),
+    )
+    embed = await final_embed(uncached, payload)
+    assert ROLE_UNKNOWN not in json.dumps(embed) and "only editors" not in json.dumps(embed)
+    assert await uncached_mutes(uncached.engine) == ["humanitarian-aid"]
+    assert [c.status for c in uncached.api.calls_to("GET", member_path())] == [200]
+
+
+@pytest.mark.parametrize("outage", OUTAGES)
+async def test_a_search_never_fetches_a_member_so_an_outage_cannot_touch_it(
+    uncached: World, outage: Outage
+) -> None:
+    uncached.api.break_route("GET", member_path(), outage)
+    uncached.api.break_route("GET", f"/guilds/{UNCACHED.id}", outage)
+    payload = uncached.gateway.command_interaction(
+        UNCACHED, "news", "search", {"query": "cucuta"}, user_id=EDITOR_ID
+    )
+    interaction = await callback_of(uncached, payload)
+    [callback] = interaction.callbacks
+    assert callback["type"] == ANSWERED and ROLE_UNKNOWN not in json.dumps(callback)
+    assert "cucuta" in json.dumps(callback["data"]["embeds"][0]).lower()
+    assert uncached.api.calls_to("GET", r"/guilds/.*") == []
+
+
+@pytest.mark.parametrize("outage", OUTAGES)
+async def test_an_editor_action_during_a_member_fetch_outage_asks_to_try_again_and_changes_nothing(
+    uncached: World, outage: Outage
+) -> None:
+    uncached.api.break_route("GET", member_path(), outage)
+    payload = uncached.gateway.command_interaction(
+        UNCACHED,
+        "news",
+        "mute",
+        {"topic": "humanitarian-aid"},
+        user_id=EDITOR_ID,
+        role_ids=(UNCACHED.editor_role_id,),
+    )
+    embed = await final_embed(uncached, payload)  # the fake refuses a first response after 3 s
+    assert ROLE_UNKNOWN in embed["description"] and "only editors" not in json.dumps(embed)
+    assert await uncached_mutes(uncached.engine) == []
+    # Discord back: nothing about the failure was kept, the member is fetched again and the mute applies.
+    uncached.api.mend_route("GET", member_path())
+    payload = uncached.gateway.command_interaction(
+        UNCACHED,
+        "news",
+        "mute",
+        {"topic": "humanitarian-aid"},
+        user_id=EDITOR_ID,
+        role_ids=(UNCACHED.editor_role_id,),
+    )
+    embed = await final_embed(uncached, payload)
+    assert ROLE_UNKNOWN not in json.dumps(embed)
+    assert await uncached_mutes(uncached.engine) == ["humanitarian-aid"]
+
+
+async def test_a_member_not_in_the_fetched_guild_is_refused_not_asked_to_retry(uncached: World) -> None:
+    payload = uncached.gateway.command_interaction(
+        UNCACHED, "news", "mute", {"topic": "humanitarian-aid"}, user_id=EDITOR_ID + 1
+    )
+    embed = await final_embed(uncached, payload)
+    assert "only editors" in embed["description"] and ROLE_UNKNOWN not in embed["description"]
+    assert await uncached_mutes(uncached.engine) == []
+
+
+async def test_reporters_are_refused_editor_actions_naming_the_role(newsroom: World) -> None:
+    payload = newsroom.gateway.command_interaction(GUILD, "news", "subscribe", {"topic": "humanitarian-aid"})
+    data = (await callback_of(newsroom, payload)).callbacks[0]["data"]
+    assert data["flags"] & EPHEMERAL_FLAG
+    description = data["embeds"][0]["description"]
+    assert "only editors" in description and f"Manage Channels or the {EDITOR_ROLE} role" in description

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +33,7 @@ from handlers.slack.runtime import SlackRuntime, build_slack_runtime
 from storage.db import session_factory
 from storage.models import ChannelRow, SubscriptionRow
 from tests.fakes.slack_api import FakeSlack, block_actions_body, signed_headers, slash_command_body
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus
 
 SECRET = "signing-secret-for-tests"
 BEAT = "venezuela-colombia-border"
@@ -187,7 +188,8 @@ async def test_quick_answer_is_the_ack_itself_ephemeral_with_share_button(harnes
     assert share["action_id"] == ACTION_SHARE and share["value"] == "venezuela since:7d"
     [(typed, caller, channel)] = harness.news.calls
     assert typed == "venezuela since:7d"
-    assert caller == Caller("U1", is_editor=False, display_name="user-u1")
+    assert (caller.user_id, caller.display_name) == ("U1", "user-u1")
+    assert harness.fake.calls_to("users.info") == []  # a search needs no role: Slack is not asked
     assert channel == ChannelRef("slack", "C1", "T1")
     assert harness.fake.responses == []
 
@@ -260,44 +262,69 @@ async def test_editor_role_comes_from_slack_roles_and_editor_ids(
 ) -> None:
     harness.fake.add_user("UNAMED", "named")
     await harness.command("topics", user=user)
-    assert harness.news.calls[-1][1].is_editor is is_editor
+    expected = EditorStatus.YES if is_editor else EditorStatus.NO
+    assert await harness.news.calls[-1][1].editor_status() is expected
 
 
-async def test_an_unreachable_slack_in_the_editor_check_means_not_an_editor(
+async def test_an_unreachable_slack_makes_the_role_unknown_not_a_refusal(
     fake: FakeSlack, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """users.info cannot be reached: `/news mute …` is still answered (as from a non-editor), not a 500."""
+    """users.info cannot be reached: the request is still answered, and the role reads UNKNOWN, not NO."""
     caplog.set_level(logging.WARNING, logger="handlers.slack.editors")
-    # A budget far above the lookup's own retry: the answer, or the failure, comes inside the ack.
-    async with running_app(fake, sqlite_engine, ack_budget=60.0) as harness:
+    async with running_app(fake, sqlite_engine, ack_budget=2.0) as harness:
         await harness.command("help", user="U1")  # Bolt's own one-time auth.test is done while Slack is up
         await fake.stop()  # the Web API is gone; the app itself still listens
         status, text = await harness.command("mute migration for 2h", user="UADMIN")
         assert status == 200
         assert "Stories matching mute migration for 2h" in json.loads(text)["text"]
         [_, (_, caller, _)] = harness.news.calls
-        assert caller.is_editor is False
-        assert "treating as not an editor" in caplog.text
+        assert await caller.editor_status() is EditorStatus.UNKNOWN
+        assert "role unknown" in caplog.text
 
 
-async def test_a_failed_editor_lookup_is_not_cached() -> None:
-    """Slack unreachable says nothing about the user's role: the next request asks again."""
+class FlakyClient:
+    """users.info that fails as Slack can fail (`failure`) the first time, then answers "admin"."""
 
-    class FlakyClient:
-        calls = 0
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+        self.calls = 0
 
-        async def users_info(self, user: str) -> dict[str, Any]:
-            self.calls += 1
-            if self.calls == 1:
-                raise aiohttp.ClientConnectionError("Slack unreachable")
-            return {"user": {"id": user, "is_admin": True}}
+    async def users_info(self, user: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.failure
+        return {"user": {"id": user, "is_admin": True}}
 
-    client = FlakyClient()
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        aiohttp.ClientConnectionError("Slack unreachable"),
+        TimeoutError(),
+        # What the SDK raises for a body its JSON decoder cannot read: the raw HTTP response attached.
+        SlackApiError("Received a response in a non-JSON format: <html>", SimpleNamespace(status=200)),
+    ],
+    ids=["unreachable", "timeout", "garbled-body"],
+)
+async def test_a_failed_editor_lookup_is_unknown_and_not_cached(failure: Exception) -> None:
+    """Slack failing says nothing about the user's role: the next request asks again."""
+    client = FlakyClient(failure)
     policy = EditorPolicy(EditorList.parse(""))
-    assert await policy.is_editor(client, "T1", "UADMIN") is False  # type: ignore[arg-type]
-    assert await policy.is_editor(client, "T1", "UADMIN") is True  # type: ignore[arg-type]
-    assert await policy.is_editor(client, "T1", "UADMIN") is True  # type: ignore[arg-type]
+    assert await policy.editor_status(client, "T1", "UADMIN") is EditorStatus.UNKNOWN  # type: ignore[arg-type]
+    assert await policy.editor_status(client, "T1", "UADMIN") is EditorStatus.YES  # type: ignore[arg-type]
+    assert await policy.editor_status(client, "T1", "UADMIN") is EditorStatus.YES  # type: ignore[arg-type]
     assert client.calls == 2  # the good answer is cached
+
+
+async def test_a_hung_editor_lookup_is_cut_short_as_unknown() -> None:
+    class HungClient:
+        async def users_info(self, user: str) -> dict[str, Any]:
+            await asyncio.Event().wait()
+            raise AssertionError("never answered")
+
+    policy = EditorPolicy(EditorList.parse(""), lookup_seconds=0.05)
+    status = await asyncio.wait_for(policy.editor_status(HungClient(), "T1", "U1"), timeout=10)  # type: ignore[arg-type]
+    assert status is EditorStatus.UNKNOWN
 
 
 # --- buttons -------------------------------------------------------------------------------------------
@@ -313,12 +340,15 @@ async def test_share_posts_the_answer_in_channel_and_removes_the_private_copy(ha
     assert deleted["delete_original"] is True and not deleted.get("blocks")
 
 
-async def test_mute_button_refuses_non_editors_privately(harness: Harness) -> None:
+async def test_mute_button_leaves_the_role_to_the_command_layer(harness: Harness) -> None:
+    """The button is `/news mute <topic>`: the command layer asks the role (and refuses), not the adapter."""
     await harness.click(ACTION_MUTE_TOPIC, "crossings", user="U1")
-    [refusal] = await harness.responses(1)
-    assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
-    assert "Only editors can mute" in refusal["text"]
-    assert harness.news.calls == []
+    [answer] = await harness.responses(1)
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    [(text, caller, _)] = harness.news.calls
+    assert text == "mute crossings" and harness.fake.calls_to("users.info") == []
+    assert await caller.editor_status() is EditorStatus.NO
+    assert "SLACK_EDITOR_IDS" in (caller.editor_rule or "")  # what the refusal tells about who may
 
 
 async def test_mute_button_mutes_for_editors(harness: Harness) -> None:
@@ -326,7 +356,8 @@ async def test_mute_button_mutes_for_editors(harness: Harness) -> None:
     await harness.click(ACTION_MUTE_TOPIC, "crossings", user="UADMIN")
     [answer] = await harness.responses(1)  # button work runs after the ack: wait for its answer first
     [(text, caller, channel)] = harness.news.calls
-    assert text == "mute crossings" and caller.is_editor and channel == ChannelRef("slack", "C1", "T1")
+    assert text == "mute crossings" and channel == ChannelRef("slack", "C1", "T1")
+    assert await caller.editor_status() is EditorStatus.YES
     assert answer["response_type"] == "ephemeral" and "Muted crossings" in answer["text"]
 
 

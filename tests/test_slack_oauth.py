@@ -23,7 +23,7 @@ from storage import channels_repo
 from storage.db import session_factory
 from stories.model import Alert, AlertKind, StoryCluster
 from tests.fakes.slack_api import FakeSlack, signed_headers, slash_command_body
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus
 
 SECRET = "oauth-signing-secret"
 # slack_sdk itself still uses aiohttp.BasicAuth for oauth.v2.access; not ours to fix.
@@ -118,7 +118,9 @@ async def test_install_then_command_and_alert_use_the_workspace_token(
             ) as response:
                 assert response.status == 200 and "Wirewatch help" in await response.text()
         [(_, caller, channel)] = news.calls
-        assert caller.is_editor and channel == ChannelRef("slack", "C42", "T42")
+        assert channel == ChannelRef("slack", "C42", "T42")
+        assert fake.calls_to("users.info") == []  # `help` needs no role; asked, it uses the install's token
+        assert await caller.editor_status() is EditorStatus.YES
         assert fake.calls_to("users.info")[-1].token == "xoxb-team-T42"
 
         async with sessions() as session, session.begin():

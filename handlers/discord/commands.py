@@ -6,42 +6,48 @@ This module only converts. Each subcommand rebuilds the text line the command la
 ephemeral unless the reply says otherwise. An answer not ready within `defer_after` seconds is deferred
 ("thinking…", well inside Discord's 3-second limit) and sent as a follow-up when it is.
 
-Editor actions (mute, unmute, subscribe, unsubscribe) are checked here at run time: Manage Channels, or the
-role named in DISCORD_EDITOR_ROLE. They exist twice: under `/news` for everyone to see (non-editors get a
-polite refusal), and under `/newsadmin`, whose `default_permissions` let Discord hide it from members
-without Manage Channels (Discord ignores `default_permissions` on subcommands).
+Editors are members with Manage Channels, or with the role named in DISCORD_EDITOR_ROLE. The command layer
+asks for the role only for editor actions (mute, unmute, subscribe, unsubscribe), through the caller's
+`role_check`: the interaction's own permissions and roles answer it when they can; when the member's roles
+cannot be read from it (the guild is not cached, or the user came without member data) the member is
+fetched from the API, inside the answer's task, so a slow fetch is deferred like any slow answer. A fetch
+that fails (timeout, 5xx, 429, a body that is not JSON) makes the role UNKNOWN: the command layer answers
+"try again in a moment", and searches never fetch anything. Editor actions exist twice: under `/news`
+for everyone to see (non-editors get the command layer's polite refusal), and under `/newsadmin`, whose
+`default_permissions` let Discord hide it from members without Manage Channels (Discord ignores
+`default_permissions` on subcommands).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import discord
 from discord import app_commands
 
-from errors import CommandError
+from errors import CommandError, describe
 from handlers.discord.embeds import reply_embed
 from handlers.discord.lines import latest_line, mute_line, search_line, simple_line, topic_line
 from handlers.news.help_text import COMMAND_NAMES
 from handlers.news.views import NewsAnswerer, NewsReply
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus, RoleCheck
 
 PLATFORM = "discord"
 DEFER_AFTER_SECONDS = 1.5  # Discord allows 3 s for the first response; leave room for the round trip
+# discord.py retries a 5xx for up to ~16 s and waits out 429s; an editor is told "try again" sooner.
+ROLE_LOOKUP_SECONDS = 6.0
 MAX_CHOICES = 25  # Discord's limit for autocomplete results and choices
 CHOICE_LIMIT = 100  # characters in a choice's name and value
 DURATION_SUGGESTIONS = ("30m", "1h", "2h", "4h", "8h", "12h", "24h", "7d", "until 18:00")
 DIGEST_PERIODS = ("6h", "12h", "24h", "48h", "7d")
 SINCE_SUGGESTIONS = ("24h", "3d", "7d", "30d")
 LANGUAGES = {"en": "English", "es": "Spanish"}
-REFUSAL = (
-    "Sorry, only editors can change what this channel receives: you need Manage Channels{role}. "
-    "Ask an editor, or use `/news topics` to see what is muted here."
-)
+EDITOR_RULE = "members with Manage Channels{role}"
 SHARED_BELOW = "Done: the answer is posted in the channel."
 FAILURE = "Sorry, something went wrong on our side answering that. Please try again in a minute."
 
@@ -56,28 +62,46 @@ class TopicNames(Protocol):
     def suggest(self, name: str) -> str | None: ...
 
 
-class NotEditor(app_commands.CheckFailure):
-    """The caller tried an editor action without Manage Channels or the editor role."""
-
-
 # --- who is asking, where -------------------------------------------------------------------------------
-def is_editor(interaction: discord.Interaction, editor_role: str | None) -> bool:
-    """Manage Channels in this channel, or a role named like DISCORD_EDITOR_ROLE (case-insensitive)."""
+def has_editor_role(member: discord.Member, editor_role: str) -> bool:
+    """A role named like DISCORD_EDITOR_ROLE (case-insensitive)."""
+    wanted = editor_role.strip().casefold()
+    return any(role.name.casefold() == wanted for role in member.roles)
+
+
+def editor_status_in_payload(
+    interaction: discord.Interaction, editor_role: str | None
+) -> EditorStatus | None:
+    """YES or NO when the interaction itself tells; None when the member's roles must be fetched.
+
+    Manage Channels comes resolved in every guild interaction. Role names do not: the payload carries role
+    IDs, which name roles only through a cached guild.
+    """
     if interaction.permissions.manage_channels:
-        return True
+        return EditorStatus.YES
+    if not editor_role:
+        return EditorStatus.NO
     user = interaction.user
-    if editor_role and isinstance(user, discord.Member):
-        wanted = editor_role.strip().casefold()
-        return any(role.name.casefold() == wanted for role in user.roles)
-    return False
+    guild_id = interaction.guild_id
+    if isinstance(user, discord.Member) and guild_id and interaction.client.get_guild(guild_id) is not None:
+        return EditorStatus.YES if has_editor_role(user, editor_role) else EditorStatus.NO
+    return None
 
 
-def caller_of(interaction: discord.Interaction, editor_role: str | None) -> Caller:
+def editor_rule(editor_role: str | None) -> str:
+    """Who counts as an editor here, in words, for the command layer's refusal."""
+    return EDITOR_RULE.format(role=f" or the {editor_role} role" if editor_role else "")
+
+
+def caller_of(
+    interaction: discord.Interaction, role_check: RoleCheck | None = None, rule: str | None = None
+) -> Caller:
     user = interaction.user
     return Caller(
         user_id=str(user.id),
-        is_editor=is_editor(interaction, editor_role),
         display_name=getattr(user, "display_name", None),
+        role_check=role_check,
+        editor_rule=rule,
     )
 
 
@@ -98,6 +122,7 @@ class NewsCommands:
     topics: TopicNames
     editor_role: str | None = None
     defer_after: float = DEFER_AFTER_SECONDS
+    role_lookup_seconds: float = ROLE_LOOKUP_SECONDS
 
     async def answer(self, interaction: discord.Interaction, line: str) -> None:
         """Run `line` through the command layer and send the reply, deferring if it takes a while."""
@@ -126,7 +151,9 @@ class NewsCommands:
         )
 
     async def _reply(self, interaction: discord.Interaction, line: str) -> NewsReply:
-        caller, channel = caller_of(interaction, self.editor_role), channel_of(interaction)
+        role_check = functools.partial(self.editor_status, interaction)
+        caller = caller_of(interaction, role_check, editor_rule(self.editor_role))
+        channel = channel_of(interaction)
         try:
             return await self.news.handle(line, caller, channel)
         except CommandError as error:
@@ -135,16 +162,25 @@ class NewsCommands:
                 kind="error", title="Not understood", text=error.reply, examples=examples, is_error=True
             )
 
-    def refusal(self) -> str:
-        return REFUSAL.format(role=f" or the {self.editor_role} role" if self.editor_role else "")
-
-    def editor_check(self) -> Callable[[discord.Interaction], bool]:
-        def check(interaction: discord.Interaction) -> bool:
-            if not is_editor(interaction, self.editor_role):
-                raise NotEditor(self.refusal())
-            return True
-
-        return check
+    async def editor_status(self, interaction: discord.Interaction) -> EditorStatus:
+        """The caller's role, from the interaction or else fetched; UNKNOWN when Discord could not tell."""
+        known = editor_status_in_payload(interaction, self.editor_role)
+        if known is not None or not self.editor_role:
+            return known if known is not None else EditorStatus.NO
+        try:
+            async with asyncio.timeout(self.role_lookup_seconds):
+                member = await _fetch_member(interaction)
+        except discord.NotFound:
+            return EditorStatus.NO  # not (any more) a member of this guild
+        except Exception as error:  # timed out, 5xx, 429, unreadable body: Discord did not answer
+            log.warning(
+                "could not fetch member %s of guild %s to read their roles: %s; role unknown",
+                interaction.user.id,
+                interaction.guild_id,
+                describe(error),
+            )
+            return EditorStatus.UNKNOWN
+        return EditorStatus.YES if has_editor_role(member, self.editor_role) else EditorStatus.NO
 
     async def topic_choices(
         self, _interaction: discord.Interaction, current: str
@@ -156,6 +192,16 @@ class NewsCommands:
             suggestion = self.topics.suggest(typed)
             names = [suggestion] if suggestion else []
         return [app_commands.Choice(name=n[:CHOICE_LIMIT], value=n[:CHOICE_LIMIT]) for n in names]
+
+
+async def _fetch_member(interaction: discord.Interaction) -> discord.Member:
+    """The member with roles that name themselves: the guild (with its roles) first, unless cached."""
+    client = interaction.client
+    guild_id = interaction.guild_id
+    if guild_id is None:
+        raise ValueError("an editor action outside a guild")
+    guild = client.get_guild(guild_id) or await client.fetch_guild(guild_id)
+    return await guild.fetch_member(interaction.user.id)
 
 
 def _suggestions(current: str, values: Sequence[str]) -> list[app_commands.Choice[str]]:
@@ -177,7 +223,7 @@ async def since_choices(_interaction: discord.Interaction, current: str) -> list
 
 # --- the command tree -----------------------------------------------------------------------------------
 class NewsCommandTree(app_commands.CommandTree):
-    """One error funnel: editors' refusals and crashes become one polite ephemeral line."""
+    """One error funnel: a crash becomes one polite ephemeral line."""
 
     def __init__(self, client: discord.Client, commands: NewsCommands) -> None:
         super().__init__(client)
@@ -185,12 +231,9 @@ class NewsCommandTree(app_commands.CommandTree):
         install_commands(self, commands)
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        if isinstance(error, NotEditor):
-            text = str(error)
-        else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("/%s failed", command, exc_info=error)
-            text = FAILURE
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("/%s failed", command, exc_info=error)
+        text = FAILURE
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(
@@ -287,34 +330,28 @@ def admin_group(commands: NewsCommands) -> app_commands.Group:
 
 
 def add_editor_commands(group: app_commands.Group, commands: NewsCommands) -> None:
-    editor_only = app_commands.check(commands.editor_check())
-
     @group.command(name="mute", description="Editors: stop alerts on a topic in this channel")
     @app_commands.describe(
         topic="The topic", duration="For how long (2h, 1d) or until when (until 18:00 UTC)"
     )
     @app_commands.autocomplete(topic=commands.topic_choices, duration=duration_choices)
-    @editor_only
     async def mute(interaction: discord.Interaction, topic: str, duration: str | None = None) -> None:
         await commands.answer(interaction, mute_line(topic, duration))
 
     @group.command(name="unmute", description="Editors: alerts on a topic again")
     @app_commands.describe(topic="The topic")
     @app_commands.autocomplete(topic=commands.topic_choices)
-    @editor_only
     async def unmute(interaction: discord.Interaction, topic: str) -> None:
         await commands.answer(interaction, topic_line("unmute", topic))
 
     @group.command(name="subscribe", description="Editors: send a topic's alerts to this channel")
     @app_commands.describe(topic="The topic")
     @app_commands.autocomplete(topic=commands.topic_choices)
-    @editor_only
     async def subscribe(interaction: discord.Interaction, topic: str) -> None:
         await commands.answer(interaction, topic_line("subscribe", topic))
 
     @group.command(name="unsubscribe", description="Editors: stop sending a topic's alerts here")
     @app_commands.describe(topic="The topic")
     @app_commands.autocomplete(topic=commands.topic_choices)
-    @editor_only
     async def unsubscribe(interaction: discord.Interaction, topic: str) -> None:
         await commands.answer(interaction, topic_line("unsubscribe", topic))

@@ -1,7 +1,9 @@
 """The `/news` command layer, once for every platform: a command line in, a `NewsReply` out.
 
-Adapters (console, Slack, Discord) decide who the caller is and whether they are an editor, call
-`NewsService.handle`, and render the reply. Nothing here knows a chat platform. Every input, however
+Adapters (console, Slack, Discord) say who the caller is and how to ask the platform for their role
+(`Caller.role_check`), call `NewsService.handle`, and render the reply. The role is asked only for
+editors-only commands: a search never waits on a role lookup, and a platform that cannot answer one gets
+a polite "try again" instead of a refusal. Nothing here knows a chat platform. Every input, however
 malformed, gets a short reply that says how to fix it; an unexpected failure is logged and answered with
 one plain line, never a trace.
 
@@ -30,12 +32,16 @@ from handlers.news.story import StoryCommands
 from handlers.news.topics import TopicCatalog, TopicResolver
 from handlers.news.views import NewsReply, ReplySection
 from stories.model import Topic
-from values.chat import Caller, ChannelRef
+from values.chat import Caller, ChannelRef, EditorStatus
 from values.clock import utc_now
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_CHARS = 10_000
+ROLE_UNKNOWN_TEXT = (
+    "Wirewatch could not check your role with {platform} just now, so nothing was changed. "
+    "Please try again in a moment."
+)
 
 
 class NewsService:
@@ -76,8 +82,12 @@ class NewsService:
         try:
             if command in ("", "help", "?", "-h", "--help"):
                 return self._help(now)
-            if command in help_text.EDITOR_ONLY and not caller.is_editor:
-                return self._refused(command, now)
+            if command in help_text.EDITOR_ONLY:
+                status = await self._editor_status(caller, command, channel)
+                if status is EditorStatus.UNKNOWN:
+                    return self._role_unknown(channel, now)
+                if status is EditorStatus.NO:
+                    return self._refused(command, caller, now)
             handler = self._commands.get(command)
             if handler is None:
                 return await self._search.search(line, now, typed_command=word)
@@ -105,6 +115,18 @@ class NewsService:
         """The topic and every topic below it; see `TopicResolver.family`."""
         return self._topics.family(topic)
 
+    @staticmethod
+    async def _editor_status(caller: Caller, command: str, channel: ChannelRef) -> EditorStatus:
+        try:
+            return await caller.editor_status()
+        except Exception:
+            # A role check should answer UNKNOWN itself; one that raises still must not read as "not an
+            # editor" (a wrong refusal) nor as a crash.
+            log.exception(
+                "/news role check failed", extra={"command": command[:40], "platform": channel.platform}
+            )
+            return EditorStatus.UNKNOWN
+
     # --- replies that are not answers -------------------------------------------------------------------
 
     def _error(self, text: str, example: str | None, now: datetime) -> NewsReply:
@@ -117,15 +139,25 @@ class NewsService:
             generated_at=now,
         )
 
-    def _refused(self, command: str, now: datetime) -> NewsReply:
+    def _refused(self, command: str, caller: Caller, now: datetime) -> NewsReply:
+        editors = f"editors ({caller.editor_rule})" if caller.editor_rule else "editors"
         return NewsReply(
             kind="refused",
             title="Editors only",
             text=(
-                f"Sorry, only editors can use `/news {command}` in this channel. "
+                f"Sorry, only {editors} can use `/news {command}` in this channel. "
                 "Ask an editor to change it; `/news topics` shows what is muted and subscribed here."
             ),
             examples=("/news topics",),
+            is_error=True,
+            generated_at=now,
+        )
+
+    def _role_unknown(self, channel: ChannelRef, now: datetime) -> NewsReply:
+        return NewsReply(
+            kind="role_unknown",
+            title="Please try again in a moment",
+            text=ROLE_UNKNOWN_TEXT.format(platform=channel.platform.capitalize()),
             is_error=True,
             generated_at=now,
         )

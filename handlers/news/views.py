@@ -48,7 +48,10 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class NewsReply:
-    """What `/news ...` answers. `kind` names the command (or "error"/"refused") for logs and tests."""
+    """What `/news ...` answers.
+
+    `kind` names the command (or "error", "refused", "role_unknown") for logs and tests.
+    """
 
     kind: str
     title: str

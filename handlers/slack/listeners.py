@@ -3,6 +3,10 @@
 `/news` is answered inside Slack's 3-second window when the command layer is quick: the answer itself
 is the acknowledgement (the HTTP response). When it is not done within `ack_budget` seconds, the
 acknowledgement says we are working on it and the answer follows through `response_url`.
+
+No Slack call is made before the acknowledgement: the caller's role is asked (`users.info`, cached) only
+when the command layer meets an editor-only command, and a Slack that cannot answer then gets a polite
+"try again" from the command layer, never a refusal or an HTTP 500.
 """
 
 from __future__ import annotations
@@ -33,11 +37,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ACK_BUDGET = 2.0  # seconds; Slack gives up at 3
 WORKING_TEXT = "Working on it… the answer follows in a moment."
+EDITOR_RULE = "workspace admins and owners, and the people in SLACK_EDITOR_IDS"
 FAILURE_TEXT = "Sorry, Wirewatch could not answer that just now. The error was logged; please try again."
-NOT_EDITOR_TEXT = (
-    "Only editors can mute topics here (workspace admins and owners, or people listed in "
-    "SLACK_EDITOR_IDS). Ask an editor, or use `/news topics` to see what is muted."
-)
 
 
 class SlackListeners:
@@ -58,9 +59,10 @@ class SlackListeners:
 
     # --- shared -------------------------------------------------------------------------------------------
 
-    async def _caller(self, client: AsyncWebClient, team_id: str, user_id: str, name: str | None) -> Caller:
-        is_editor = await self._editors.is_editor(client, team_id, user_id)
-        return Caller(user_id=user_id, is_editor=is_editor, display_name=name)
+    def _caller(self, client: AsyncWebClient, team_id: str, user_id: str, name: str | None) -> Caller:
+        """The caller, with their role left to ask: only editor-only commands need it."""
+        role_check = self._editors.role_check(client, team_id, user_id)
+        return Caller(user_id=user_id, display_name=name, role_check=role_check, editor_rule=EDITOR_RULE)
 
     async def _answer(self, text: str, caller: Caller, channel: ChannelRef) -> NewsReply:
         """The command layer's reply; its refusals and our failures become replies too, never a trace."""
@@ -88,11 +90,22 @@ class SlackListeners:
         channel = ChannelRef("slack", str(command.get("channel_id") or ""), command.get("team_id"))
 
         async def work() -> tuple[NewsReply, SlackMessage]:
-            caller = await self._caller(
-                client, str(command.get("team_id") or ""), str(command["user_id"]), command.get("user_name")
-            )
-            reply = await self._answer(text, caller, channel)
-            return reply, render_reply(reply, share_command=text)
+            try:
+                caller = self._caller(
+                    client,
+                    str(command.get("team_id") or ""),
+                    str(command.get("user_id") or ""),
+                    command.get("user_name"),
+                )
+                reply = await self._answer(text, caller, channel)
+                return reply, render_reply(reply, share_command=text)
+            except Exception:
+                # Whatever failed, Slack gets its HTTP 200 and the user one plain line.
+                log.exception("/news could not be answered for %r", text[:200])
+                failed = NewsReply(
+                    kind="error", title="Something went wrong", text=FAILURE_TEXT, is_error=True
+                )
+                return failed, render_refusal(FAILURE_TEXT)
 
         task = asyncio.create_task(work())
         done, _ = await asyncio.wait({task}, timeout=self._ack_budget)
@@ -124,7 +137,7 @@ class SlackListeners:
     ) -> None:
         await ack()
         team_id, user_id, name, channel = self._where(body)
-        caller = await self._caller(client, team_id, user_id, name)
+        caller = self._caller(client, team_id, user_id, name)
         # The command runs again rather than trusting a rendering carried in the button: stories may have
         # moved on, and the button value is only a command line.
         reply = await self._answer(self._action_value(body), caller, channel)
@@ -145,13 +158,8 @@ class SlackListeners:
     ) -> None:
         await ack()
         team_id, user_id, name, channel = self._where(body)
-        caller = await self._caller(client, team_id, user_id, name)
-        if not caller.is_editor:
-            refusal = render_refusal(NOT_EDITOR_TEXT)
-            await respond(
-                text=refusal.text, blocks=refusal.blocks, response_type="ephemeral", replace_original=False
-            )
-            return
+        caller = self._caller(client, team_id, user_id, name)
+        # The command layer checks the role, as for `/news mute`: its refusal or "try again" included.
         reply = await self._answer(f"mute {self._action_value(body)}", caller, channel)
         message = render_reply(reply)
         await respond(
@@ -163,7 +171,7 @@ class SlackListeners:
     ) -> None:
         await ack()
         team_id, user_id, name, channel = self._where(body)
-        caller = await self._caller(client, team_id, user_id, name)
+        caller = self._caller(client, team_id, user_id, name)
         command = f"story {self._action_value(body)}"
         reply = await self._answer(command, caller, channel)
         message = render_reply(reply, share_command=command)

@@ -36,7 +36,7 @@ from handlers.slack.clients import (
     api_base_url,
     make_client,
 )
-from handlers.slack.editors import EditorList, EditorPolicy
+from handlers.slack.editors import LOOKUP_SECONDS, EditorList, EditorPolicy
 from handlers.slack.listeners import DEFAULT_ACK_BUDGET, SlackListeners
 from handlers.slack.poster import RATE_LIMIT_ERRORS, TRANSIENT_ERRORS, SlackPoster
 from values.chat import ChannelRef
@@ -75,6 +75,7 @@ class SlackRuntime:
         ack_budget: float = DEFAULT_ACK_BUDGET,
         rate_limit_retries: int = 1,
         server_error_retries: int = 1,
+        role_lookup_seconds: float = LOOKUP_SECONDS,
     ) -> None:
         if settings.slack_signing_secret is None:
             raise ConfigurationError("configuration error: SLACK_SIGNING_SECRET: required for the Slack app")
@@ -84,6 +85,7 @@ class SlackRuntime:
         self._catalog = catalog
         self._http_host = http_host
         self._ack_budget = ack_budget
+        self._role_lookup_seconds = role_lookup_seconds
         self._base_url = api_base_url(settings.slack_api_base_url)
         self._retries = {
             "rate_limit_retries": rate_limit_retries,
@@ -175,7 +177,9 @@ class SlackRuntime:
         else:
             assert self._bot_client is not None
             app = AsyncApp(signing_secret=secret, client=self._bot_client)
-        editors = EditorPolicy(EditorList.parse(settings.slack_editor_ids))
+        editors = EditorPolicy(
+            EditorList.parse(settings.slack_editor_ids), lookup_seconds=self._role_lookup_seconds
+        )
         SlackListeners(self._news, editors, ack_budget=self._ack_budget).register(app)
         return app
 
@@ -271,5 +275,5 @@ def build_slack_runtime(
     settings: Settings, news: NewsAnswerer, sessions: async_sessionmaker[AsyncSession], **options: Any
 ) -> SlackRuntime:
     """The Slack runtime for `bot.py run`: `catalog=` is the topic catalog (TOPICS_FILE's when not given);
-    the other keyword options are for tests (host, ack budget, retries)."""
+    the other keyword options are for tests (host, ack budget, retries, role lookup bound)."""
     return SlackRuntime(settings, news, sessions, **options)

@@ -15,7 +15,10 @@ same code paths as production:
   fake gateway emitted, else 404 code 10062 "Unknown interaction"; the token then serves follow-ups and
   edits for 15 minutes, after which 401 code 50027 "Invalid Webhook Token". Both windows are attributes
   (`response_deadline`, `followup_window`) a test may shorten; the default is Discord's;
-- JSON answers with `Content-Type` exactly `application/json` (discord.py decodes nothing else).
+- JSON answers with `Content-Type` exactly `application/json` (discord.py decodes nothing else);
+- guilds and members for `fetch_guild` / `fetch_member` (`add_guild`, `add_member`; 404 10004 / 10007);
+- outages per route until mended (`break_route`): an answer held back ("slow", let go at `close()`), HTTP 500,
+  HTTP 429 on every try, or an HTML page with HTTP 200.
 
 Everything received is recorded in `calls` (with the status answered); messages live in
 `messages[channel_id]`.
@@ -23,6 +26,8 @@ Everything received is recorded in `calls` (with the status answered); messages 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -30,7 +35,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -51,6 +56,9 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 EMBED_TOTAL_LIMIT = 6000
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+SLOW_SECONDS = 60.0  # how long a "slow" route holds its answer unless mended or closed first
+Outage = Literal["slow", "server_error", "rate_limited", "html_body"]
+OUTAGES: tuple[Outage, ...] = ("slow", "server_error", "rate_limited", "html_body")
 REQUEST_BODY = web.RequestKey("request_body", object)  # the decoded JSON body, read once by the recorder
 
 
@@ -256,6 +264,10 @@ class FakeDiscordAPI:
         self.calls: list[RecordedCall] = []
         self.threads: list[dict[str, Any]] = []
         self._rate_limits: list[ScriptedRateLimit] = []
+        self.guilds: dict[int, dict[str, Any]] = {}  # REST guild objects, roles included
+        self.members: dict[tuple[int, int], dict[str, Any]] = {}
+        self.outages: dict[str, Outage] = {}  # "GET /guilds/1/members/2" -> how every request fails
+        self._mended = asyncio.Event()
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
         self._ids = _snowflakes()
         self._runner: web.AppRunner | None = None
@@ -274,6 +286,38 @@ class FakeDiscordAPI:
     ) -> None:
         """The next `times` requests to `method path` (e.g. "POST", "/channels/42/messages") get a 429."""
         self._rate_limits.append(ScriptedRateLimit(f"{method} {path}", times, retry_after, is_global))
+
+    def add_guild(self, guild: dict[str, Any]) -> None:
+        """A guild as `GET /guilds/{id}` returns it (a GUILD_CREATE payload will do)."""
+        self.guilds[int(guild["id"])] = guild
+
+    def add_member(self, guild_id: int, user_id: int, role_ids: tuple[int, ...] = ()) -> None:
+        self.members[(guild_id, user_id)] = {
+            "user": {
+                "id": str(user_id),
+                "username": f"member{user_id % 1000}",
+                "discriminator": "0",
+                "global_name": None,
+                "avatar": None,
+                "public_flags": 0,
+            },
+            "nick": None,
+            "avatar": None,
+            "roles": [str(r) for r in role_ids],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+
+    def break_route(self, method: str, path: str, outage: Outage) -> None:
+        """Every `method path` request (e.g. "GET", "/guilds/1/members/2") fails this way until mended."""
+        self.outages[f"{method} {path}"] = outage
+        self._mended.clear()
+
+    def mend_route(self, method: str, path: str) -> None:
+        self.outages.pop(f"{method} {path}", None)
+        self._mended.set()
 
     def register_interaction(
         self, interaction_id: int, token: str, channel_id: int, guild_id: int | None
@@ -296,12 +340,14 @@ class FakeDiscordAPI:
 
     # --- lifecycle --------------------------------------------------------------------------------------
     async def start(self) -> FakeDiscordAPI:
-        app = web.Application(middlewares=[self._record, self._rate_limiter])
+        app = web.Application(middlewares=[self._record, self._rate_limiter, self._outage])
         routes = [
             web.get("/api/v10/users/@me", self._me),
             web.get("/api/v10/oauth2/applications/@me", self._application),
             web.get("/api/v10/gateway", self._gateway),
             web.get("/api/v10/gateway/bot", self._gateway_bot),
+            web.get("/api/v10/guilds/{guild}", self._guild),
+            web.get("/api/v10/guilds/{guild}/members/{user}", self._member),
             web.put("/api/v10/applications/{app}/commands", self._bulk_commands),
             web.put("/api/v10/applications/{app}/guilds/{guild}/commands", self._bulk_commands),
             web.get("/api/v10/channels/{channel}", self._get_channel),
@@ -322,6 +368,7 @@ class FakeDiscordAPI:
         return self
 
     async def close(self) -> None:
+        self._mended.set()  # a held "slow" answer must not keep the server from shutting down
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -364,6 +411,22 @@ class FakeDiscordAPI:
                 return self._too_many_requests(scripted)
         return await handler(request)
 
+    @web.middleware
+    async def _outage(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        outage = self.outages.get(f"{request.method} {request.path.removeprefix('/api/v10')}")
+        if outage is None:
+            return await handler(request)
+        if outage == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._mended.wait(), SLOW_SECONDS)
+            return error_response(504, 0, "504: Gateway Timeout")
+        if outage == "server_error":
+            return error_response(500, 0, "500: Internal Server Error")
+        if outage == "rate_limited":
+            return self._too_many_requests(ScriptedRateLimit("", 1, 0.05, False))
+        page = "<html><body><h1>502 Bad Gateway</h1></body></html>"  # a proxy's page, with a 200
+        return web.Response(text=page, content_type="text/html", status=200)
+
     @staticmethod
     def _too_many_requests(scripted: ScriptedRateLimit) -> web.Response:
         headers = {
@@ -405,6 +468,19 @@ class FakeDiscordAPI:
                 "interactions_endpoint_url": None,
             }
         )
+
+    async def _guild(self, request: web.Request) -> web.Response:
+        guild = self.guilds.get(int(request.match_info["guild"]))
+        if guild is None:
+            return error_response(404, 10004, "Unknown Guild")
+        return json_response(guild)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        key = (int(request.match_info["guild"]), int(request.match_info["user"]))
+        member = self.members.get(key)
+        if member is None:
+            return error_response(404, 10007, "Unknown Member")
+        return json_response(member)
 
     async def _gateway(self, _request: web.Request) -> web.Response:
         return json_response({"url": self.gateway_url or "wss://gateway.invalid"})

@@ -6,12 +6,17 @@ limits, ~1 message per second per channel with HTTP 429 + Retry-After) and rejec
 know, so code that works here fails loudly instead of silently on a method we never faked. Every call is
 recorded for assertions; `response_url` posts land in `responses` when they pass the same message checks
 as `chat.postMessage` (Block Kit limits), and in `rejected_responses` (with `_error`, HTTP 400) when not.
+
+`break_method(method, outage)` makes every call of a method fail one way until `mend_method`: an answer
+held back (`"slow"`, released at `stop()`), HTTP 500, HTTP 429 with Retry-After, or a body that is not
+Slack's JSON (an HTML error page from a proxy, or text labelled as JSON).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,7 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
@@ -37,6 +42,10 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ELEMENTS = 25
 POSTING_METHODS = {"chat.postMessage"}
+SLOW_SECONDS = 60.0  # how long a "slow" method holds its answer unless mended or stopped first
+
+Outage = Literal["slow", "server_error", "rate_limited", "html_body", "garbled_json"]
+OUTAGES: tuple[Outage, ...] = ("slow", "server_error", "rate_limited", "html_body", "garbled_json")
 
 
 # The bot scopes of handlers/slack/manifest.yml: what an app installed from it is granted.
@@ -129,6 +138,8 @@ class FakeSlack:
     scripted: dict[str, list[ScriptedFailure]] = field(default_factory=lambda: defaultdict(list))
     app_tokens: set[str] = field(default_factory=lambda: {"xapp-test"})
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope_id -> the app's answer
+    outages: dict[str, Outage] = field(default_factory=dict)  # method -> how every call of it fails
+    _mended: asyncio.Event = field(default_factory=asyncio.Event)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _last_post: dict[str, float] = field(default_factory=dict)
@@ -164,6 +175,16 @@ class FakeSlack:
         """
         self.scripted[method].append(ScriptedFailure(error, status, retry_after, after_effect))
 
+    def break_method(self, method: str, outage: Outage) -> None:
+        """Every call of `method` fails this way until `mend_method(method)`."""
+        self.outages[method] = outage
+        self._mended.clear()
+
+    def mend_method(self, method: str) -> None:
+        """Calls of `method` are answered again; a held "slow" answer is let go (as an error)."""
+        self.outages.pop(method, None)
+        self._mended.set()
+
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle_api)
@@ -180,6 +201,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        self._mended.set()  # a held "slow" answer must not keep the server from shutting down
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -262,11 +284,34 @@ class FakeSlack:
         params = await _read_params(request)
         token, basic = _credentials(request, params)
         params.pop("token", None)
+        outage = self.outages.get(method)
+        if outage is not None:
+            call = RecordedCall(method, params, token, 0, False, outage, basic)
+            self.calls.append(call)  # recorded on arrival: a client that gave up still made the call
+            response = await self._outage_response(outage)
+            call.status = response.status
+            return response
         status, body, headers = self._dispatch(method, params, token, basic)
         self.calls.append(
             RecordedCall(method, params, token, status, bool(body.get("ok")), body.get("error"), basic)
         )
         return web.json_response(body, status=status, headers=headers)
+
+    async def _outage_response(self, outage: Outage) -> web.Response:
+        if outage == "slow":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._mended.wait(), SLOW_SECONDS)
+            return web.json_response({"ok": False, "error": "request_timeout"}, status=504)
+        if outage == "server_error":
+            return web.json_response({"ok": False, "error": "internal_error"}, status=500)
+        if outage == "rate_limited":
+            body = {"ok": False, "error": "ratelimited"}
+            return web.json_response(body, status=429, headers={"Retry-After": "1"})
+        if outage == "html_body":
+            page = "<html><body><h1>Upstream error</h1><p>Please try again.</p></body></html>"
+            return web.Response(text=page, content_type="text/html", status=200)
+        # Labelled JSON but not JSON: the SDK's decoder fails on it (a proxy that rewrote the body).
+        return web.Response(text="<html>upstream error</html>", content_type="application/json", status=200)
 
     def _dispatch(
         self, method: str, params: dict[str, Any], token: str | None, basic: tuple[str, str] | None
