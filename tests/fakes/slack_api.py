@@ -2,10 +2,16 @@
 
 The real slack_sdk / Bolt clients talk to it through `base_url` (`fake.base_url`, ending in "/api/"). It
 enforces what Slack documents and the bot relies on (token checks, unknown channels, membership, Block Kit
-limits, ~1 message per second per channel with HTTP 429 + Retry-After) and rejects methods it does not
+limits, ~1 message per second per channel with HTTP 429 + Retry-After, bot scopes on file uploads) and
+rejects methods it does not
 know, so code that works here fails loudly instead of silently on a method we never faked. Every call is
 recorded for assertions; `response_url` posts land in `responses` when they pass the same message checks
 as `chat.postMessage` (Block Kit limits), and in `rejected_responses` (with `_error`, HTTP 400) when not.
+
+File uploads are Slack's v2 flow, which `files_upload_v2` drives: `files.getUploadURLExternal` (scope
+`files:write`) hands out an upload URL served by this fake (`/upload/{file_id}`, raw bytes, exactly the
+announced length), and `files.completeUploadExternal` (scope `files:write`, the bot a member of
+`channel_id`) shares the uploaded files there; they land in `files`.
 """
 
 from __future__ import annotations
@@ -39,12 +45,42 @@ MAX_ACTION_ELEMENTS = 25
 POSTING_METHODS = {"chat.postMessage"}
 
 
+# What an install of the app from handlers/slack/manifest.yml is granted; a test removes one to see it missed.
+DEFAULT_BOT_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "files:write",
+        "users:read",
+        "usergroups:read",
+        "channels:history",
+        "groups:history",
+    }
+)
+
+
 @dataclass(slots=True)
 class FakeTeam:
     team_id: str
     name: str = "Newsroom"
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
+    scopes: set[str] = field(default_factory=lambda: set(DEFAULT_BOT_SCOPES))
+
+
+@dataclass(slots=True)
+class FakeFile:
+    """A file on its way through the v2 upload flow: announced, uploaded, then shared to a channel."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None  # None until the upload URL received it
+    title: str | None = None
+    channel: str | None = None  # None until files.completeUploadExternal shared it
+    thread_ts: str | None = None
+    initial_comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +142,7 @@ class FakeSlack:
     scripted: dict[str, list[ScriptedFailure]] = field(default_factory=lambda: defaultdict(list))
     app_tokens: set[str] = field(default_factory=lambda: {"xapp-test"})
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope_id -> the app's answer
+    files: dict[str, FakeFile] = field(default_factory=dict)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _last_post: dict[str, float] = field(default_factory=dict)
@@ -146,6 +183,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{hook_id}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -174,7 +212,13 @@ class FakeSlack:
     def response_url(self, hook_id: str = "1") -> str:
         return f"{self.root_url}/hooks/{hook_id}"
 
+    def upload_url(self, file_id: str) -> str:
+        return f"{self.root_url}/upload/{file_id}"
+
     # --- assertions -----------------------------------------------------------------------------------
+
+    def shared_files(self, channel: str) -> list[FakeFile]:
+        return [f for f in self.files.values() if f.channel == channel]
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [call for call in self.calls if call.method == method]
@@ -186,6 +230,17 @@ class FakeSlack:
         return [m for m in self.messages[channel] if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
 
     # --- HTTP plumbing --------------------------------------------------------------------------------
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """The upload URL: no token (the URL is the credential); raw bytes, once, of the announced size."""
+        file = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        if file is None or file.data is not None:
+            return web.Response(status=404, text="unknown or already used upload URL")
+        if len(data) != file.length:
+            return web.Response(status=400, text=f"expected {file.length} bytes, got {len(data)}")
+        file.data = data
+        return web.Response(text=f"OK - {len(data)}")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -561,6 +616,52 @@ def _conversations_replies(fake: FakeSlack, params: Params, team: FakeTeam | Non
     return {"messages": [_public_message(m, with_metadata) for m in thread], "has_more": False}
 
 
+def _needs_scope(team: FakeTeam | None, scope: str) -> None:
+    if team is not None and scope not in team.scopes:
+        raise _SlackError("missing_scope")
+
+
+def _files_get_upload_url_external(
+    fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any
+) -> Result:
+    _needs_scope(team, "files:write")
+    filename = str(params.get("filename") or "")
+    try:
+        length = int(params.get("length") or 0)
+    except ValueError:
+        length = 0
+    if not filename or length <= 0:
+        raise _SlackError("invalid_arguments")
+    file_id = f"F{len(fake.files) + 1:08d}"
+    fake.files[file_id] = FakeFile(file_id, filename, length, alt_txt=params.get("alt_txt"))
+    return {"upload_url": fake.upload_url(file_id), "file_id": file_id}
+
+
+def _files_complete_upload_external(
+    fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any
+) -> Result:
+    _needs_scope(team, "files:write")
+    try:
+        items = json.loads(str(params.get("files") or ""))
+    except json.JSONDecodeError as error:
+        raise _SlackError("invalid_arguments") from error
+    files = [fake.files.get(str(item.get("id"))) for item in items if isinstance(item, dict)]
+    if not files or any(f is None or f.data is None for f in files):
+        raise _SlackError("file_not_found")
+    channel_id = params.get("channel_id")
+    channel = fake._channel({"channel": channel_id}, team, membership=True) if channel_id else None
+    shared = []
+    for item, file in zip(items, files, strict=True):
+        assert file is not None
+        file.title = item.get("title") or file.filename
+        if channel is not None:
+            file.channel = channel.channel_id
+            file.thread_ts = params.get("thread_ts")
+            file.initial_comment = params.get("initial_comment")
+        shared.append({"id": file.file_id, "name": file.filename, "title": file.title})
+    return {"files": shared}
+
+
 def _usergroups_users_list(fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any) -> Result:
     group = str(params.get("usergroup") or "")
     if group not in fake.usergroups:
@@ -606,6 +707,8 @@ _METHODS: dict[str, Callable[[FakeSlack, Params, FakeTeam | None, Any], Result]]
     "conversations.history": _conversations_history,
     "conversations.replies": _conversations_replies,
     "usergroups.users.list": _usergroups_users_list,
+    "files.getUploadURLExternal": _files_get_upload_url_external,
+    "files.completeUploadExternal": _files_complete_upload_external,
     "oauth.v2.access": _oauth_v2_access,
 }
 
