@@ -47,7 +47,8 @@ def _print(label: str, result: ScaleResult) -> None:
         f"{label}: lease {LEASE_SECONDS} s (default); feeds taken over {seconds(result.takeover_seconds)} "
         f"after the kill ({result.victim_leases} held), alerts in `sending` "
         f"{seconds(result.row_takeover_seconds)} ({result.victim_sending} held); every alert posted "
-        f"{seconds(result.delivered_seconds)} after the kill; lost entries {lost}, duplicate posts {duplicated}"
+        f"{seconds(result.delivered_seconds)} after the kill; lost entries {lost}, "
+        f"duplicate posts {duplicated}"
     )
 
 

@@ -21,6 +21,7 @@ import typer
 from values.chat import Caller, ChannelRef
 
 if TYPE_CHECKING:
+    from charts.figure_chart import FigureChart
     from handlers.news.views import NewsReply
 
 
@@ -38,6 +39,19 @@ def _jsonable(value: Any) -> Any:
 
 def reply_as_json(reply: NewsReply) -> str:
     return json.dumps(_jsonable(dataclasses.asdict(reply)), ensure_ascii=False, indent=2)
+
+
+def _write_chart(chart: FigureChart) -> None:
+    """The PNG in CHART_DIR and its path on stdout; a chart that cannot be written is one line on stderr."""
+    from config.settings import load_settings
+    from handlers.console.chart_file import save_chart
+
+    try:
+        path = save_chart(chart, load_settings().chart_dir)
+    except Exception as error:  # the answer is already out; the chart is extra
+        print(f"ask: chart not written: {error}", file=sys.stderr)
+        return
+    print(f"Chart: {path}")
 
 
 class Platform(enum.StrEnum):
@@ -108,8 +122,10 @@ def ask(
         print(f"ask: cannot use the database in DATABASE_URL: {error}", file=sys.stderr)
         raise typer.Exit(code=1) from None
     if as_json:
-        print(reply_as_json(reply))
+        print(reply_as_json(reply))  # the chart's data is in it; no PNG, so stdout stays one JSON document
     else:
         sys.stdout.write(render_reply(reply, color=sys.stdout.isatty()))
+        if reply.chart is not None:
+            _write_chart(reply.chart)
     if reply.kind == "internal_error":
         raise typer.Exit(code=1)

@@ -6,6 +6,7 @@ drift apart. Secrets are `SecretStr` so they never appear in logs or reprs.
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
 
     # --- console -------------------------------------------------------------------------------------
     console_channel: str = Field("console", alias="CONSOLE_CHANNEL")
+    # Console and `bot.py ask` write figure charts (PNG) here and print the path.
+    chart_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "wirewatch-charts", alias="CHART_DIR"
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -99,8 +99,9 @@ async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's .env or chat tokens by accident."""
+    """No test reads the developer's .env or chat tokens by accident, nor leaves charts outside tmp_path."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CHART_DIR", str(tmp_path / "charts"))
     for name in list(os.environ):
         if name.startswith(("SLACK_", "DISCORD_")) or name in {"DATABASE_URL", "FEEDS_FILE", "TOPICS_FILE"}:
             monkeypatch.delenv(name, raising=False)

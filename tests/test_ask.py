@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -55,6 +56,19 @@ async def test_ask_json_prints_the_view_model(archive: tuple[str, int], tmp_path
     assert reply["kind"] == "story"
     assert {line["source"] for line in reply["sections"][0]["stories"]} == {"Reuters", "AFP español"}
     assert [row[3] for row in reply["table"]["rows"]] == ["326", "411"]
+
+
+async def test_ask_writes_the_chart_and_prints_its_path_and_a_sparkline(
+    archive: tuple[str, int], tmp_path: Path
+) -> None:
+    url, _story_id = archive
+    result = _ask(url, tmp_path, "/news figures deserters")
+    assert result.returncode == 0, result.stderr
+    assert "▁█  326 → 411" in result.stdout
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("Chart: ")]
+    path = Path(line.removeprefix("Chart: "))
+    assert path.parent == tmp_path / "charts"  # CHART_DIR, set for every test
+    assert (await asyncio.to_thread(path.read_bytes)).startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.mark.slow

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -62,6 +64,25 @@ async def _type(runtime: ConsoleRuntime) -> str:
     output = runtime.output.stream
     assert isinstance(output, io.StringIO)
     return output.getvalue()
+
+
+async def test_a_story_with_an_update_prints_a_sparkline_and_the_path_of_its_chart(
+    console: Console, tmp_path: Path
+) -> None:
+    output = await _type(console.runtime([f"/news story {console.story_id}"]))
+    assert "▁█  326 → 411  members of Venezuela's armed forces" in output
+    [path_text] = re.findall(r"^Chart: (.+\.png)$", output, flags=re.MULTILINE)
+    path = Path(path_text)
+    assert path.parent == tmp_path / "charts"  # CHART_DIR
+    assert (await asyncio.to_thread(path.read_bytes)).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_a_chart_that_cannot_be_written_costs_one_line_not_the_answer(
+    console: Console, tmp_path: Path
+) -> None:
+    await asyncio.to_thread((tmp_path / "charts").write_text, "a file where the directory should be")
+    output = await _type(console.runtime([f"/news story {console.story_id}"]))
+    assert "326 → 411" in output and "Chart not written:" in output and "Traceback" not in output
 
 
 def _assert_in_order(output: str, fragments: list[str]) -> None:

@@ -23,7 +23,8 @@ from storage.models import EntryRow, FeedRow, StoryRow
 from stories.topics import TopicCatalog, load_topics
 from tests.fakes.discord_api import BOT_TOKEN, EPHEMERAL_FLAG, OUTAGES, FakeDiscordAPI, Outage
 from tests.fakes.discord_gateway import FakeDiscordGateway, FakeGuild, guild_payload
-from tests.test_discord_gateway import ANSWERED, DEFERRED, EDITOR_ROLE, GUILD, World, callback_of
+from tests.test_discord_gateway import ANSWERED, DEFERRED, EDITOR_ROLE, GUILD, World, callback_of, wait_until
+from tests.test_news_fixtures import seed_newsroom
 from values.chat import Caller, ChannelRef
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -326,3 +327,27 @@ async def test_reporters_are_refused_editor_actions_naming_the_role(newsroom: Wo
     assert data["flags"] & EPHEMERAL_FLAG
     description = data["embeds"][0]["description"]
     assert "only editors" in description and f"Manage Channels or the {EDITOR_ROLE} role" in description
+async def test_figures_answer_carries_the_chart_as_an_attachment_shown_in_the_embed(newsroom: World) -> None:
+    await seed_newsroom(session_factory(newsroom.engine))
+    payload = newsroom.gateway.command_interaction(GUILD, "news", "figures", {"query": "deserters"})
+    interaction = await callback_of(newsroom, payload)
+    data = interaction.callbacks[0]["data"]
+    assert data["flags"] & EPHEMERAL_FLAG  # private, like the text answer it belongs to
+    assert data["allowed_mentions"] == {"parse": []}
+    assert data["embeds"][0]["image"]["url"] == "attachment://figures.png"
+    assert interaction.original is not None
+    [attachment] = interaction.original["attachments"]
+    assert attachment["filename"] == "figures.png" and "326 → 411" in attachment["description"]
+    assert newsroom.api.attachment_data[attachment["id"]].startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_a_deferred_story_answer_sends_its_chart_with_the_followup(newsroom: World) -> None:
+    story_id = await seed_newsroom(session_factory(newsroom.engine))
+    newsroom.runtime.commands.defer_after = 0.0
+    payload = newsroom.gateway.command_interaction(GUILD, "news", "story", {"number": story_id})
+    interaction = await callback_of(newsroom, payload)
+    await wait_until(lambda: interaction.followups, "the follow-up")
+    [followup] = interaction.followups
+    assert followup["flags"] & EPHEMERAL_FLAG
+    [attachment] = followup["attachments"]
+    assert newsroom.api.attachment_data[attachment["id"]].startswith(b"\x89PNG\r\n\x1a\n")

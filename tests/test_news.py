@@ -143,6 +143,11 @@ async def test_story_shows_sources_figure_history_and_updates(desk: Desk) -> Non
     assert any("326 → 411" in line for line in updates.lines)
     assert reply.table is not None
     assert [row[3] for row in reply.table.rows] == ["326", "411"]
+    assert reply.chart is not None
+    [line] = reply.chart.series
+    assert line.label == "members of Venezuela's armed forces"
+    assert line.values() == (326, 411) and line.change_text() == "326 → 411"
+    assert [when for when, _ in line.points] == [NOW - timedelta(days=2), NOW - timedelta(days=1)]
 
 
 async def test_story_that_does_not_exist_or_is_not_a_number(desk: Desk) -> None:
@@ -159,6 +164,48 @@ async def test_figures_shows_values_over_time(desk: Desk) -> None:
     assert values == ["326", "411"]
     dates = [row[0] for row in reply.table.rows]
     assert dates == sorted(dates)
+
+
+async def test_figures_table_is_in_time_order_and_the_chart_has_the_figures_that_changed(desk: Desk) -> None:
+    async with desk.sessions() as session, session.begin():
+        feed = await add_feed(session, "Wire")
+        story = await add_story(
+            session,
+            feed,
+            "Paraguachón crossing counts",
+            published=NOW - timedelta(days=3),
+            figures=[figure(900, "people crossing"), figure(12, "trucks")],
+        )
+        await add_revision(
+            session,
+            story,
+            2,
+            [figure(1200, "people crossing"), figure(4, "buses"), figure(12, "trucks")],
+            created_at=NOW - timedelta(days=1),
+        )
+    reply = await desk.ask("figures paraguachon")
+    assert reply.table is not None
+    # Sorted by figure name, "buses" (two days later) would come first.
+    assert [(row[1], row[2]) for row in reply.table.rows] == [
+        ("people crossing", "900"),
+        ("trucks", "12"),
+        ("buses", "4"),
+        ("people crossing", "1200"),
+    ]
+    assert reply.chart is not None and reply.chart.title == "Key figures: paraguachon"
+    # Only "people crossing" has a history: trucks never changed, buses were reported once.
+    [line] = reply.chart.series
+    assert line.label == f"people crossing (#{story.id})" and line.values() == (900, 1200)
+
+
+async def test_figures_without_a_history_get_no_chart(desk: Desk) -> None:
+    async with desk.sessions() as session, session.begin():
+        feed = await add_feed(session, "Wire")
+        await add_story(
+            session, feed, "Paraguachón crossing counts", figures=[figure(900, "people crossing")]
+        )
+    reply = await desk.ask("figures paraguachon")
+    assert reply.table is not None and reply.chart is None
 
 
 async def test_figures_needs_words(desk: Desk) -> None:

@@ -39,6 +39,7 @@ def test_manifest_routes_command_and_interactivity_to_the_events_endpoint() -> N
 SCOPE_METHODS: dict[str, tuple[str, ...]] = {
     "commands": ('command("/news")',),
     "chat:write": ("chat.postMessage", "chat.update"),
+    "files:write": ("files_upload_v2",),
     "users:read": ("users_info",),
     "usergroups:read": ("usergroups_users_list",),
     "channels:read": ("conversations_info", "conversations.info", "conversations_list", "conversations.list"),

@@ -11,19 +11,24 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from charts.figure_chart import FigureChart, FigureSeries
 from config.settings import DEFAULT_TOPICS_FILE, load_settings
 from handlers.news.service import NewsService
+from handlers.news.views import NewsReply
 from handlers.slack.blocks import ACTION_MUTE_TOPIC, ACTION_SHARE
 from handlers.slack.listeners import WORKING_TEXT
 from handlers.slack.runtime import SlackRuntime, build_slack_runtime
+from handlers.slack.uploads import upload_chart
 from storage.db import session_factory
 from storage.models import ChannelRow, MuteRow
 from stories.topics import load_topics
@@ -35,6 +40,7 @@ from tests.fakes.slack_api import (
     signed_headers,
     slash_command_body,
 )
+from tests.test_news_fixtures import seed_newsroom
 
 SECRET = "real-service-secret"
 
@@ -291,3 +297,69 @@ async def test_a_second_editor_command_within_the_cache_time_asks_slack_once(
 async def test_reporters_refusal_says_who_may(runtime: SlackRuntime, fake: FakeSlack) -> None:
     answer = await timed_answer(runtime, fake, "mute migration-refugees for 2h", "U1")
     assert "only editors" in answer["text"] and "SLACK_EDITOR_IDS" in json.dumps(answer)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def until(condition: Any, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_figures_answer_is_followed_by_its_chart_uploaded_to_the_channel(
+    runtime: SlackRuntime, fake: FakeSlack, sqlite_engine: AsyncEngine
+) -> None:
+    story_id = await seed_newsroom(session_factory(sqlite_engine))
+    answer = await answer_of(runtime, fake, "figures deserters", user="U1")
+    assert "Key figures" in json.dumps(answer)
+    await until(lambda: fake.shared_files("C1"), "the chart upload")
+    [chart] = fake.shared_files("C1")
+    assert chart.data is not None and chart.data.startswith(PNG_SIGNATURE)
+    assert chart.filename == "figures.png" and chart.thread_ts is None
+    assert chart.title == "Key figures: deserters"
+    assert chart.initial_comment == f"members of Venezuela's armed forces (#{story_id}): 326 → 411"
+    assert [call.method for call in fake.calls if call.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+
+
+async def test_chart_title_and_comment_cannot_ping(fake: FakeSlack) -> None:
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    chart = FigureChart(
+        "Key figures: <!channel> <@U1>",
+        (FigureSeries("<!here> deserters", ((when, 326.0), (when + timedelta(days=1), 411.0))),),
+    )
+    reply = NewsReply(kind="figures", title="Figures", chart=chart)
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
+    assert await upload_chart(client, reply, channel_id="C1", thread_ts="1700000000.000100")
+    [uploaded] = fake.shared_files("C1")
+    assert uploaded.title == "Key figures: &lt;!channel&gt; &lt;@U1&gt;"
+    assert uploaded.initial_comment == "&lt;!here&gt; deserters: 326 → 411"
+    assert uploaded.thread_ts == "1700000000.000100"
+
+
+@pytest.mark.parametrize("problem", ["missing files:write", "not in channel"])
+async def test_without_files_write_or_membership_the_text_answer_still_goes_out(
+    runtime: SlackRuntime,
+    fake: FakeSlack,
+    sqlite_engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+    problem: str,
+) -> None:
+    await seed_newsroom(session_factory(sqlite_engine))
+    if problem == "missing files:write":
+        team = fake.teams["xoxb-test"]
+        team.scopes = tuple(scope for scope in team.scopes if scope != "files:write")
+        expected = "missing_scope"
+    else:
+        fake.channels["C1"].bot_is_member = False
+        expected = "not_in_channel"
+    answer = await answer_of(runtime, fake, "figures deserters", user="U1")
+    assert "326" in json.dumps(answer) and "411" in json.dumps(answer)
+    await until(lambda: any(call.error == expected for call in fake.calls), expected)
+    await until(lambda: "chart not uploaded" in caplog.text, "the logged failure")
+    assert fake.shared_files("C1") == []
+    assert expected in caplog.text and "Traceback" not in json.dumps(answer)

@@ -20,6 +20,7 @@ HEAVY = (
     "feedparser",
     "ftfy",
     "lingua",
+    "matplotlib",
     "numpy",
     "pydantic",
     "rich",
@@ -60,3 +61,12 @@ def test_the_probe_sees_a_heavy_library_when_one_is_loaded() -> None:
 def test_the_store_loads_alembic_only_to_migrate() -> None:
     # A scan into a throwaway in-memory store never migrates: Alembic's imports are not its to pay.
     assert "alembic" not in _loaded_after(PROBE.replace("import bot", "import bot, storage.db"))
+
+
+def test_the_chat_adapters_load_matplotlib_only_when_a_chart_is_drawn() -> None:
+    adapters = (
+        "import bot, handlers.slack.listeners, handlers.discord.commands, handlers.console.runtime, "
+        "cli.ask_cmd"
+    )
+    loaded = _loaded_after(PROBE.replace("import bot", adapters))
+    assert "matplotlib" not in loaded

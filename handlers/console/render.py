@@ -15,6 +15,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from charts.figure_chart import FigureChart
+from charts.sparkline import sparkline
 from handlers.news.durations import describe_ago
 from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
 from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
@@ -112,6 +114,17 @@ def _section(section: ReplySection, now: datetime | None) -> list[RenderableType
     return parts
 
 
+def _chart(chart: FigureChart) -> Text:
+    """The chart in text: one sparkline per figure, so a terminal shows the shape without opening the PNG."""
+    text = Text("Chart", style="bold underline")
+    for series in chart.series:
+        text.append("\n  ")
+        text.append(sparkline(series.values()), style="cyan")
+        text.append(f"  {series.change_text()}  ", style="bold")
+        text.append(series.label)
+    return text
+
+
 def reply_renderables(reply: NewsReply) -> list[RenderableType]:
     now = reply.generated_at
     parts: list[RenderableType] = [Text(reply.title, style="bold red" if reply.is_error else "bold green")]
@@ -123,6 +136,8 @@ def reply_renderables(reply: NewsReply) -> list[RenderableType]:
         parts.append(Group(*_section(section, now)))
     if reply.table is not None:
         parts.append(_table(reply.table))
+    if reply.chart is not None:
+        parts.append(_chart(reply.chart))
     if reply.examples:
         label = "Example" if reply.is_error else "Try"
         parts.append(Text("\n".join(f"{label}: {example}" for example in reply.examples), style="dim"))

@@ -18,6 +18,7 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
+from handlers.console.chart_file import save_chart
 from handlers.console.render import render_alert, render_reply
 from handlers.news.channel import subscribe_alert_channel
 from handlers.news.topics import TopicCatalog, catalog_or_file
@@ -143,10 +144,21 @@ class ConsoleRuntime:
         )
 
     async def answer(self, line: str) -> str:
-        """Answer one typed line and print the reply; returns what was printed."""
+        """Answer one typed line and print the reply (and where its chart was written); returns what was
+        printed."""
         reply = await self.news.handle(line, self.caller, self.channel)
         rendered = render_reply(reply, color=self.output.color)
         self.output.write(rendered)
+        if reply.chart is not None:
+            # The text is out first: a chart that cannot be drawn or written costs one line, not the answer.
+            try:
+                path = await asyncio.to_thread(save_chart, reply.chart, self._settings.chart_dir)
+                chart_line = f"Chart: {path}\n\n"
+            except Exception as error:
+                log.exception("chart for %r not written", line[:200])
+                chart_line = f"Chart not written: {error}\n\n"
+            self.output.write(chart_line)
+            rendered += chart_line
         return rendered
 
     async def _listen(self) -> None:

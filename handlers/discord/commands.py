@@ -31,6 +31,7 @@ import discord
 from discord import app_commands
 
 from errors import CommandError, describe
+from handlers.discord.attachments import chart_files, with_chart
 from handlers.discord.embeds import reply_embed
 from handlers.discord.lines import latest_line, mute_line, search_line, simple_line, topic_line
 from handlers.news.help_text import COMMAND_NAMES
@@ -126,29 +127,38 @@ class NewsCommands:
 
     async def answer(self, interaction: discord.Interaction, line: str) -> None:
         """Run `line` through the command layer and send the reply, deferring if it takes a while."""
-        task = asyncio.ensure_future(self._reply(interaction, line))
+        task = asyncio.ensure_future(self._reply_with_chart(interaction, line))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if done:
-            reply = task.result()
+            reply, files = task.result()
             await interaction.response.send_message(
-                embed=reply_embed(reply),
+                embed=with_chart(reply_embed(reply), files),
+                files=files,
                 ephemeral=reply.ephemeral,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = await task
+        reply, files = await task
+        embed = with_chart(reply_embed(reply), files)
         if reply.ephemeral:
             await interaction.followup.send(
-                embed=reply_embed(reply), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                embed=embed, files=files, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
             )
             return
         # The first follow-up would replace the private "thinking…" message and stay private, so that
         # message is settled first and the answer goes to the channel as a second, public message.
         await interaction.edit_original_response(content=SHARED_BELOW)
         await interaction.followup.send(
-            embed=reply_embed(reply), ephemeral=False, allowed_mentions=discord.AllowedMentions.none()
+            embed=embed, files=files, ephemeral=False, allowed_mentions=discord.AllowedMentions.none()
         )
+
+    async def _reply_with_chart(
+        self, interaction: discord.Interaction, line: str
+    ) -> tuple[NewsReply, list[discord.File]]:
+        # The chart is drawn inside the deferred task, so a slow first draw is covered by "thinking…".
+        reply = await self._reply(interaction, line)
+        return reply, await chart_files(reply)
 
     async def _reply(self, interaction: discord.Interaction, line: str) -> NewsReply:
         role_check = functools.partial(self.editor_status, interaction)

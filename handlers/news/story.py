@@ -1,15 +1,18 @@
 """One story in depth and key figures over time: `/news story <number>` and `/news figures <words>`.
 
 Both read a story's revisions, each dated by when its figures were reported, so a figure's history reads
-in the order the news told it.
+in the order the news told it: table rows in time order, and a chart (`NewsReply.chart`) of every figure
+that was reported more than once, which the adapters draw.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from charts.figure_chart import FigureChart, FigureSeries
 from errors import CommandError
 from handlers.news.common import DEFAULT_RESULTS, Command, CommandFamily, clock_text, hit_line, story_line
 from handlers.news.search import parse_search
@@ -21,6 +24,24 @@ from stories.model import FigureChange
 from values.chat import Caller, ChannelRef
 
 FIGURE_ROWS = 40
+CHART_SERIES = 6  # lines on one chart: more and neither colours nor labels can be told apart
+
+
+def figure_chart(title: str, reports: Iterable[tuple[Any, str, datetime, float]]) -> FigureChart | None:
+    """The chart of the figures reported more than once: `reports` are (figure identity, label, when,
+    value); one line per identity, its points in time order. None when no figure has a history to draw."""
+    labels: dict[Any, str] = {}
+    points: dict[Any, list[tuple[datetime, float]]] = {}
+    for identity, label, when, value in sorted(reports, key=lambda report: report[2]):
+        labels.setdefault(identity, label)
+        line = points.setdefault(identity, [])
+        if not line or line[-1] != (when, value):
+            line.append((when, value))
+    histories = [identity for identity, line in points.items() if len(line) > 1]
+    # The figures that moved most are the story; a figure merely repeated comes last.
+    histories.sort(key=lambda identity: -len({value for _, value in points[identity]}))
+    series = tuple(FigureSeries(labels[i], tuple(points[i])) for i in histories[:CHART_SERIES])
+    return FigureChart(title=title, series=series) if series else None
 
 
 def _change_line(change: Any) -> str | None:
@@ -82,11 +103,21 @@ class StoryCommands(CommandFamily):
                     updates.append(f"{clock_text(reported)} (rev {revision.revision}): {described}")
         if updates:
             sections.append(ReplySection(heading="Updates", lines=tuple(updates)))
-        rows = [
-            (str(revision.revision), clock_text(reported), figure.what, figure.text)
-            for revision, reported in revisions
+        # A scanned archive can bring an older report as a later revision: time, not revision, orders them.
+        in_time_order = sorted(revisions, key=lambda item: (item[1], item[0].revision))
+        reported_figures = [
+            (revision, reported, figure)
+            for revision, reported in in_time_order
             for figure in figures_from_json(revision.figures)
         ]
+        rows = [
+            (str(revision.revision), clock_text(reported), figure.what, figure.text)
+            for revision, reported, figure in reported_figures
+        ]
+        chart = figure_chart(
+            f"#{story.id} {story.title}",
+            ((figure.key(), figure.what, reported, figure.value) for _, reported, figure in reported_figures),
+        )
         table = (
             Table(columns=("rev", "when", "figure", "value"), rows=tuple(rows), title="Figure history")
             if rows
@@ -100,6 +131,7 @@ class StoryCommands(CommandFamily):
             stories=(dataclasses.replace(story_line(story), summary=""),),
             sections=tuple(sections),
             table=table,
+            chart=chart,
             generated_at=now,
         )
 
@@ -115,6 +147,7 @@ class StoryCommands(CommandFamily):
             revisions = await story_reads.figure_history(session, story_ids)
         seen: set[tuple[int, str, str]] = set()
         rows: list[tuple[datetime, str, str, str]] = []
+        reports: list[tuple[tuple[int, str], str, datetime, float]] = []
         with_history = {revision.story_id for revision, _ in revisions}
         for revision, reported in sorted(revisions, key=lambda item: (item[1], item[0].id)):
             for figure in figures_from_json(revision.figures):
@@ -123,16 +156,19 @@ class StoryCommands(CommandFamily):
                     continue  # unchanged since the last revision: one row per value, not per revision
                 seen.add(key)
                 rows.append((reported, figure.what, figure.text, f"#{revision.story_id}"))
+                label = f"{figure.what} (#{revision.story_id})"
+                reports.append(((revision.story_id, figure.key()), label, reported, figure.value))
         for hit in hits:
             if hit.story_id in with_history:
                 continue
             for figure in figures_from_json(hit.figures):
                 rows.append((hit.published, figure.what, figure.text, f"#{hit.story_id}"))
-        rows.sort(key=lambda row: (row[1].lower(), row[0]))
+        # Time order: the table reads as the news told it. Past FIGURE_ROWS the latest rows are kept.
+        rows.sort(key=lambda row: (row[0], row[1].lower()))
         shown = query.describe()
         table_rows = tuple(
             (f"{when:%Y-%m-%d %H:%M}", what, value, story) for when, what, value, story in rows
-        )
+        )[-FIGURE_ROWS:]
         if not table_rows:
             text_line = (
                 f"No key figures in stories matching `{shown}`." if hits else f"No stories match `{shown}`."
@@ -144,9 +180,10 @@ class StoryCommands(CommandFamily):
             text=f"Key figures of the {len(hits)} best-matching stories, over time.",
             table=Table(
                 columns=("when (UTC)", "figure", "value", "story"),
-                rows=table_rows[:FIGURE_ROWS],
+                rows=table_rows,
                 title="Key figures",
             ),
+            chart=figure_chart(f"Key figures: {shown}", reports),
             stories=tuple(hit_line(h) for h in hits),
             generated_at=now,
         )

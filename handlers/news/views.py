@@ -1,9 +1,9 @@
 """The contract between the command layer and the adapters: `NewsAnswerer`, the one way an adapter asks for
 an answer, and the view model every `/news` answer is made of. Adapters only render these; they never query.
 
-Kept generic on purpose (title, text, story lines, sections, a table) so a renderer handles every command
-without knowing which command produced the reply. Who asks and where (`Caller`, `ChannelRef`) are in
-`values.chat`, since storage speaks of channels too.
+Kept generic on purpose (title, text, story lines, sections, a table, a chart's data) so a renderer
+handles every command without knowing which command produced the reply. Who asks and where (`Caller`,
+`ChannelRef`) are in `values.chat`, since storage speaks of channels too.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from charts.figure_chart import FigureChart
 from stories.model import KeyFigure
 from values.chat import Caller, ChannelRef
 
@@ -59,6 +60,7 @@ class NewsReply:
     stories: tuple[StoryLine, ...] = ()
     sections: tuple[ReplySection, ...] = ()
     table: Table | None = None
+    chart: FigureChart | None = None  # drawn by the adapter: a PNG where it can attach one, else text
     examples: tuple[str, ...] = ()  # shown under errors and in help
     ephemeral: bool = True  # only the caller sees it, unless they share it
     is_error: bool = False

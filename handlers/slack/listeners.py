@@ -31,6 +31,7 @@ from handlers.slack.blocks import (
     render_reply,
 )
 from handlers.slack.editors import EditorPolicy
+from handlers.slack.uploads import upload_chart
 from values.chat import Caller, ChannelRef
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,11 @@ class SlackListeners:
         if task in done:
             reply, message = task.result()
             await ack(text=message.text, blocks=message.blocks, response_type=self._response_type(reply))
-            return
-        await ack(text=WORKING_TEXT, response_type="ephemeral")
-        reply, message = await task
-        await respond(text=message.text, blocks=message.blocks, response_type=self._response_type(reply))
+        else:
+            await ack(text=WORKING_TEXT, response_type="ephemeral")
+            reply, message = await task
+            await respond(text=message.text, blocks=message.blocks, response_type=self._response_type(reply))
+        await upload_chart(client, reply, channel_id=channel.external_id, thread_ts=command.get("thread_ts"))
 
     # --- buttons ------------------------------------------------------------------------------------------
 
@@ -178,3 +180,5 @@ class SlackListeners:
         await respond(
             text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
         )
+        thread_ts = (body.get("container") or {}).get("thread_ts")
+        await upload_chart(client, reply, channel_id=channel.external_id, thread_ts=thread_ts)

@@ -50,6 +50,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = (
     "commands",
     "chat:write",
+    "files:write",
     "users:read",
     "usergroups:read",
     "channels:history",

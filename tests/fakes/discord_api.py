@@ -19,6 +19,9 @@ same code paths as production:
 - guilds and members for `fetch_guild` / `fetch_member` (`add_guild`, `add_member`; 404 10004 / 10007);
 - outages per route until mended (`break_route`): an answer held back ("slow", let go at `close()`), HTTP 500,
   HTTP 429 on every try, or an HTML page with HTTP 200.
+- files: a message with attachments arrives as `multipart/form-data`, its JSON in the `payload_json` part and
+  file n in the part `files[n]`, which must be announced in the payload's `attachments` with `id` n (400
+  50035 otherwise); the message's `attachments` then list them, and `attachment_data` keeps their bytes.
 
 Everything received is recorded in `calls` (with the status answered); messages live in
 `messages[channel_id]`.
@@ -35,6 +38,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Literal
 
 from aiohttp import web
@@ -60,6 +66,7 @@ SLOW_SECONDS = 60.0  # how long a "slow" route holds its answer unless mended or
 Outage = Literal["slow", "server_error", "rate_limited", "html_body"]
 OUTAGES: tuple[Outage, ...] = ("slow", "server_error", "rate_limited", "html_body")
 REQUEST_BODY = web.RequestKey("request_body", object)  # the decoded JSON body, read once by the recorder
+REQUEST_FILES = web.RequestKey("request_files", list)  # the `files[n]` parts of a multipart body
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -85,6 +92,36 @@ class RecordedCall:
     headers: dict[str, str]
     body: Any
     status: int = 0  # what the fake answered (0 while the request is being handled)
+    files: list[UploadedFile] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class UploadedFile:
+    """One `files[n]` part of a multipart request."""
+
+    index: int
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[Any, list[UploadedFile]]:
+    """The `payload_json` part (decoded) and the `files[n]` parts of a multipart/form-data body."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    payload: Any = None
+    files: list[UploadedFile] = []
+    for part in message.iter_parts() if isinstance(message, Message) and message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            payload = json.loads(data)
+        elif isinstance(name, str) and (match := re.fullmatch(r"files\[(\d+)\]", name)):
+            files.append(
+                UploadedFile(int(match.group(1)), part.get_filename() or "", part.get_content_type(), data)
+            )
+    return payload, files
 
 
 @dataclass(slots=True)
@@ -261,6 +298,7 @@ class FakeDiscordAPI:
         self.messages: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild id (None: global) -> commands
         self.interactions: dict[str, FakeInteraction] = {}  # by token
+        self.attachment_data: dict[str, bytes] = {}  # attachment id -> the bytes uploaded
         self.calls: list[RecordedCall] = []
         self.threads: list[dict[str, Any]] = []
         self._rate_limits: list[ScriptedRateLimit] = []
@@ -384,15 +422,20 @@ class FakeDiscordAPI:
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         raw = await request.read()
         body: Any = None
-        if raw:
+        files: list[UploadedFile] = []
+        if raw and request.content_type == "multipart/form-data":
+            body, files = parse_multipart(request.headers["Content-Type"], raw)
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode(errors="replace")
         path = request.path.removeprefix("/api/v10")
-        call = RecordedCall(request.method, path, dict(request.query), dict(request.headers), body)
+        headers = dict(request.headers)
+        call = RecordedCall(request.method, path, dict(request.query), headers, body, files=files)
         self.calls.append(call)
         request[REQUEST_BODY] = body
+        request[REQUEST_FILES] = files
         bot_route = not path.startswith(("/interactions/", "/webhooks/"))
         response: web.StreamResponse
         if bot_route and request.headers.get("Authorization") != f"Bot {self.token}":
@@ -541,7 +584,38 @@ class FakeDiscordAPI:
             return error_response(404, 10003, "Unknown Channel")
         return channel
 
-    def _message(self, channel_id: int, body: dict[str, Any], *, author: dict[str, Any]) -> dict[str, Any]:
+    def _attachments(self, body: dict[str, Any], files: list[UploadedFile]) -> list[dict[str, Any]] | None:
+        """The message's attachments for these uploaded parts; None when a part is not announced in the
+        payload's `attachments` (Discord answers 400 then)."""
+        announced = {int(a["id"]): a for a in body.get("attachments") or [] if str(a.get("id", "")).isdigit()}
+        attachments = []
+        for file in files:
+            meta = announced.get(file.index)
+            if meta is None:
+                return None
+            attachment_id = str(self.next_id())
+            self.attachment_data[attachment_id] = file.data
+            attachments.append(
+                {
+                    "id": attachment_id,
+                    "filename": meta.get("filename") or file.filename,
+                    "description": meta.get("description"),
+                    "content_type": file.content_type,
+                    "size": len(file.data),
+                    "url": f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{file.filename}",
+                    "proxy_url": f"https://media.discordapp.net/attachments/0/{attachment_id}/{file.filename}",
+                }
+            )
+        return attachments
+
+    def _message(
+        self,
+        channel_id: int,
+        body: dict[str, Any],
+        *,
+        author: dict[str, Any],
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         message_id = self.next_id()
         message = {
             "id": str(message_id),
@@ -550,7 +624,7 @@ class FakeDiscordAPI:
             "author": author,
             "content": body.get("content") or "",
             "embeds": body.get("embeds") or [],
-            "attachments": [],
+            "attachments": attachments or [],
             "components": [],
             "mentions": [],
             "mention_roles": [],
@@ -601,7 +675,10 @@ class FakeDiscordAPI:
         body = request[REQUEST_BODY]
         if not isinstance(body, dict):
             return error_response(400, 50035, "Invalid Form Body")
-        if not (body.get("content") or body.get("embeds")):
+        attachments = self._attachments(body, request[REQUEST_FILES])
+        if attachments is None:
+            return error_response(400, 50035, "Invalid Form Body", {"attachments": _required()})
+        if not (body.get("content") or body.get("embeds") or attachments):
             return error_response(400, 50006, "Cannot send an empty message")
         errors = message_errors(body)
         if errors:
@@ -621,7 +698,7 @@ class FakeDiscordAPI:
             seen = self._nonces.get((channel.id, str(nonce)))
             if seen is not None and time.monotonic() - seen[0] < NONCE_WINDOW_SECONDS:
                 return json_response(seen[1])
-        message = self._message(channel.id, body, author=self.bot_user)
+        message = self._message(channel.id, body, author=self.bot_user, attachments=attachments)
         self.messages[channel.id].append(message)
         if nonce is not None and body.get("enforce_nonce"):
             self._nonces[(channel.id, str(nonce))] = (time.monotonic(), message)
@@ -684,6 +761,9 @@ class FakeDiscordAPI:
             return error_response(400, 50035, "Invalid Form Body", {"data": errors})
         if body.get("type") == 8 and len(data.get("choices") or []) > 25:
             return error_response(400, 50035, "Invalid Form Body", {"data": {"choices": _too_long(25)}})
+        attachments = self._attachments(data, request[REQUEST_FILES])
+        if attachments is None:
+            return error_response(400, 50035, "Invalid Form Body", {"data": {"attachments": _required()}})
         interaction.callbacks.append(body)
         callback_type = int(body.get("type", 0))
         flags = int(data.get("flags") or 0)
@@ -696,7 +776,9 @@ class FakeDiscordAPI:
             }
         }
         if callback_type in (4, 5):
-            message = self._message(interaction.channel_id, data, author=self.bot_user)
+            message = self._message(
+                interaction.channel_id, data, author=self.bot_user, attachments=attachments
+            )
             interaction.original = message
             result["interaction"]["response_message_id"] = message["id"]
             result["resource"] = {"type": callback_type, "message": message}
@@ -720,7 +802,10 @@ class FakeDiscordAPI:
         errors = message_errors(body)
         if errors:
             return error_response(400, 50035, "Invalid Form Body", errors)
-        message = self._message(interaction.channel_id, body, author=self.bot_user)
+        attachments = self._attachments(body, request[REQUEST_FILES])
+        if attachments is None:
+            return error_response(400, 50035, "Invalid Form Body", {"attachments": _required()})
+        message = self._message(interaction.channel_id, body, author=self.bot_user, attachments=attachments)
         interaction.followups.append(message)
         return json_response(message)
 

@@ -2,7 +2,8 @@
 
 The real slack_sdk / Bolt clients talk to it through `base_url` (`fake.base_url`, ending in "/api/"). It
 enforces what Slack documents and the bot relies on (token checks, unknown channels, membership, Block Kit
-limits, ~1 message per second per channel with HTTP 429 + Retry-After) and rejects methods it does not
+limits, ~1 message per second per channel with HTTP 429 + Retry-After, bot scopes on file uploads) and
+rejects methods it does not
 know, so code that works here fails loudly instead of silently on a method we never faked. Every call is
 recorded for assertions; `response_url` posts land in `responses` when they pass the same message checks
 as `chat.postMessage` (Block Kit limits), and in `rejected_responses` (with `_error`, HTTP 400) when not.
@@ -10,6 +11,10 @@ as `chat.postMessage` (Block Kit limits), and in `rejected_responses` (with `_er
 `break_method(method, outage)` makes every call of a method fail one way until `mend_method`: an answer
 held back (`"slow"`, released at `stop()`), HTTP 500, HTTP 429 with Retry-After, or a body that is not
 Slack's JSON (an HTML error page from a proxy, or text labelled as JSON).
+File uploads are Slack's v2 flow, which `files_upload_v2` drives: `files.getUploadURLExternal` (scope
+`files:write`) hands out an upload URL served by this fake (`/upload/{file_id}`, raw bytes, exactly the
+announced length), and `files.completeUploadExternal` (scope `files:write`, the bot a member of
+`channel_id`) shares the uploaded files there; they land in `files`.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ OUTAGES: tuple[Outage, ...] = ("slow", "server_error", "rate_limited", "html_bod
 MANIFEST_SCOPES = (
     "commands",
     "chat:write",
+    "files:write",
     "users:read",
     "usergroups:read",
     "channels:history",
@@ -67,6 +73,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "usergroups.users.list": ("usergroups:read",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
 
 
@@ -77,6 +85,21 @@ class FakeTeam:
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
     scopes: tuple[str, ...] = MANIFEST_SCOPES  # granted to this token: `x-oauth-scopes`, `missing_scope`
+
+
+@dataclass(slots=True)
+class FakeFile:
+    """A file on its way through the v2 upload flow: announced, uploaded, then shared to a channel."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None  # None until the upload URL received it
+    title: str | None = None
+    channel: str | None = None  # None until files.completeUploadExternal shared it
+    thread_ts: str | None = None
+    initial_comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -140,6 +163,7 @@ class FakeSlack:
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope_id -> the app's answer
     outages: dict[str, Outage] = field(default_factory=dict)  # method -> how every call of it fails
     _mended: asyncio.Event = field(default_factory=asyncio.Event)
+    files: dict[str, FakeFile] = field(default_factory=dict)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ack_waiters: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _last_post: dict[str, float] = field(default_factory=dict)
@@ -190,6 +214,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{hook_id}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -219,7 +244,13 @@ class FakeSlack:
     def response_url(self, hook_id: str = "1") -> str:
         return f"{self.root_url}/hooks/{hook_id}"
 
+    def upload_url(self, file_id: str) -> str:
+        return f"{self.root_url}/upload/{file_id}"
+
     # --- assertions -----------------------------------------------------------------------------------
+
+    def shared_files(self, channel: str) -> list[FakeFile]:
+        return [f for f in self.files.values() if f.channel == channel]
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         return [call for call in self.calls if call.method == method]
@@ -231,6 +262,17 @@ class FakeSlack:
         return [m for m in self.messages[channel] if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
 
     # --- HTTP plumbing --------------------------------------------------------------------------------
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """The upload URL: no token (the URL is the credential); raw bytes, once, of the announced size."""
+        file = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        if file is None or file.data is not None:
+            return web.Response(status=404, text="unknown or already used upload URL")
+        if len(data) != file.length:
+            return web.Response(status=400, text=f"expected {file.length} bytes, got {len(data)}")
+        file.data = data
+        return web.Response(text=f"OK - {len(data)}")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         payload = await request.json()
@@ -642,6 +684,45 @@ def _conversations_replies(fake: FakeSlack, params: Params, team: FakeTeam | Non
     return {"messages": [_public_message(m, with_metadata) for m in thread], "has_more": False}
 
 
+def _files_get_upload_url_external(
+    fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any
+) -> Result:
+    filename = str(params.get("filename") or "")
+    try:
+        length = int(params.get("length") or 0)
+    except ValueError:
+        length = 0
+    if not filename or length <= 0:
+        raise _SlackError("invalid_arguments")
+    file_id = f"F{len(fake.files) + 1:08d}"
+    fake.files[file_id] = FakeFile(file_id, filename, length, alt_txt=params.get("alt_txt"))
+    return {"upload_url": fake.upload_url(file_id), "file_id": file_id}
+
+
+def _files_complete_upload_external(
+    fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any
+) -> Result:
+    try:
+        items = json.loads(str(params.get("files") or ""))
+    except json.JSONDecodeError as error:
+        raise _SlackError("invalid_arguments") from error
+    files = [fake.files.get(str(item.get("id"))) for item in items if isinstance(item, dict)]
+    if not files or any(f is None or f.data is None for f in files):
+        raise _SlackError("file_not_found")
+    channel_id = params.get("channel_id")
+    channel = fake._channel({"channel": channel_id}, team, membership=True) if channel_id else None
+    shared = []
+    for item, file in zip(items, files, strict=True):
+        assert file is not None
+        file.title = item.get("title") or file.filename
+        if channel is not None:
+            file.channel = channel.channel_id
+            file.thread_ts = params.get("thread_ts")
+            file.initial_comment = params.get("initial_comment")
+        shared.append({"id": file.file_id, "name": file.filename, "title": file.title})
+    return {"files": shared}
+
+
 def _usergroups_users_list(fake: FakeSlack, params: Params, team: FakeTeam | None, _basic: Any) -> Result:
     group = str(params.get("usergroup") or "")
     if group not in fake.usergroups:
@@ -687,6 +768,8 @@ _METHODS: dict[str, Callable[[FakeSlack, Params, FakeTeam | None, Any], Result]]
     "conversations.history": _conversations_history,
     "conversations.replies": _conversations_replies,
     "usergroups.users.list": _usergroups_users_list,
+    "files.getUploadURLExternal": _files_get_upload_url_external,
+    "files.completeUploadExternal": _files_complete_upload_external,
     "oauth.v2.access": _oauth_v2_access,
 }
 
