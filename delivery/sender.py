@@ -37,6 +37,8 @@ from values.clock import utc_now
 
 log = structlog.get_logger(__name__)
 
+DATABASE_RETRY_CAP_SECONDS = 5.0  # the longest wait between claims while the database is unreachable
+
 Clock = Callable[[], datetime]
 NoticeText = Callable[..., str]  # (topic, skipped, *, muted_for: timedelta | None) -> str
 
@@ -83,6 +85,7 @@ class DeliverySender:
         self._rng = rng or random.Random()
         self.notice_text = notice_text or default_mute_ended_notice
         self._last_housekeeping = float("-inf")
+        self._channel_free_at = float("-inf")  # monotonic: the soonest a channel we posted to is free again
         self._renewal = LeaseRenewal(
             sessions, outbox.renew_leases, owner=worker_id, lease=lease, clock=clock, what="alert"
         )
@@ -123,23 +126,32 @@ class DeliverySender:
             await self._run(stop, in_flight)
 
     async def _run(self, stop: asyncio.Event, in_flight: set[asyncio.Task[None]]) -> None:
+        failures = 0  # claims failed in a row: the database is down or unusable
         try:
             while not stop.is_set():
                 await self._housekeeping_if_due()
                 try:
                     claimed = await self._claim(self._batch_size - len(in_flight))
-                except Exception:
-                    # The database is unreachable or busy: keep the loop alive and retry soon, but do not
-                    # beat: the heartbeat means "claiming works", so `/healthz` turns red if this persists.
-                    log.exception("could not claim alerts; retrying", worker=self.worker_id)
+                except Exception as error:
+                    # Keep the loop alive and retry with backoff, but do not beat: the heartbeat means
+                    # "claiming works", so `/healthz` turns red if this persists. One log line per outage.
+                    failures += 1
+                    if failures == 1:
+                        log.error("could not claim alerts; retrying with backoff", error=describe(error))
                     claimed = []
                 else:
+                    if failures:
+                        log.info("claiming alerts again", failed_attempts=failures)
+                    failures = 0
                     self._beat()
                 for row in claimed:
                     in_flight.add(asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}"))
                 waiters: set[asyncio.Future[object]] = {*in_flight, asyncio.ensure_future(stop.wait())}
-                timeout = 0.05 if claimed else self._idle_seconds
-                done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    waiters,
+                    timeout=self._pause_before_next_claim(claimed, failures),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 for task in waiters - in_flight:
                     task.cancel()
                 in_flight -= done  # type: ignore[operator]
@@ -147,6 +159,16 @@ class DeliverySender:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
             log.info("delivery stopped", worker=self.worker_id)
+
+    def _pause_before_next_claim(self, claimed: list[outbox.ClaimedRow], failures: int) -> float:
+        if failures:
+            return min(DATABASE_RETRY_CAP_SECONDS, self._idle_seconds * 2 ** min(failures - 1, 8))
+        if claimed:
+            return 0.05
+        # Idle, unless a channel this worker just posted to is free again sooner: its next alert goes
+        # then, not up to a whole idle period later.
+        until_free = self._channel_free_at - time.monotonic()
+        return max(0.01, min(self._idle_seconds, until_free)) if until_free > 0 else self._idle_seconds
 
     async def run_once(self) -> int:
         """One pass: housekeeping, claim a batch, deliver it; returns how many rows were handled."""
@@ -298,6 +320,7 @@ class DeliverySender:
                 session, row.id, self.worker_id, posted.message_id, posted.thread_id, now
             )
             await outbox.hold_channel(session, row.channel_id, now + self._channel_interval)
+        self._note_channel_hold()
         if not marked:
             log.warning(
                 "lease lost before the alert was marked sent", outbox_id=row.id, worker=self.worker_id
@@ -314,6 +337,13 @@ class DeliverySender:
             channel=row.channel,
             message_id=posted.message_id,
         )
+
+    def _note_channel_hold(self) -> None:
+        """Remember the soonest moment a channel this worker posted to takes messages again."""
+        now = time.monotonic()
+        free_at = now + self._channel_interval.total_seconds() + 0.01
+        pending = self._channel_free_at if self._channel_free_at > now else float("inf")
+        self._channel_free_at = min(pending, free_at)
 
     async def _finish_dead(self, row: outbox.ClaimedRow, reason: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -351,6 +381,7 @@ class DeliverySender:
         async with self._sessions() as session, session.begin():
             await outbox.mark_retry(session, row.id, self.worker_id, reason, now + timedelta(seconds=delay))
             await outbox.hold_channel(session, row.channel_id, now + self._channel_interval)
+        self._note_channel_hold()
         log.warning(
             "alert failed; will retry",
             outbox_id=row.id,
