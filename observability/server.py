@@ -1,8 +1,8 @@
 """`/metrics` (Prometheus text format) and `/healthz` on METRICS_PORT, served by aiohttp.
 
-`/healthz` answers 200 while every registered heartbeat is fresh and 503 naming the stalled component
-otherwise (a scheduler that stopped ticking, a delivery loop that stopped turning), so an orchestrator can
-restart the process.
+`/healthz` answers 200 while every registered heartbeat is fresh and every condition holds, and 503 naming
+the component otherwise (a scheduler that stopped ticking, a delivery loop that stopped turning, a database
+that cannot be used), so an orchestrator can restart the process or page someone.
 """
 
 from __future__ import annotations
@@ -27,10 +27,15 @@ class Heartbeat:
 class HealthChecks:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._beats: list[Heartbeat] = []
+        self._conditions: list[tuple[str, Callable[[], tuple[bool, str]]]] = []
         self._clock = clock
 
     def watch(self, name: str, last_beat: Callable[[], float], max_silence: float) -> None:
         self._beats.append(Heartbeat(name, last_beat, max_silence))
+
+    def condition(self, name: str, state: Callable[[], tuple[bool, str]]) -> None:
+        """A component that says itself whether it is healthy, e.g. the database ("unusable for 12s: …")."""
+        self._conditions.append((name, state))
 
     def report(self) -> tuple[bool, dict[str, str]]:
         now = self._clock()
@@ -45,6 +50,10 @@ class HealthChecks:
                 )
             else:
                 details[beat.name] = f"ok: last heartbeat {silence:.1f}s ago"
+        for name, state in self._conditions:
+            fine, detail = state()
+            healthy = healthy and fine
+            details[name] = detail
         return healthy, details
 
 
@@ -56,7 +65,7 @@ def build_app(health: HealthChecks, registry: CollectorRegistry = REGISTRY) -> w
     async def health_view(_request: web.Request) -> web.Response:
         healthy, details = health.report()
         return web.json_response(
-            {"status": "ok" if healthy else "stalled", "checks": details}, status=200 if healthy else 503
+            {"status": "ok" if healthy else "unhealthy", "checks": details}, status=200 if healthy else 503
         )
 
     app = web.Application()

@@ -83,6 +83,7 @@ class PollingService:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._current: asyncio.Task[object] | None = None
         self.ticks = 0
+        self.failed_ticks = 0  # in a row
 
     async def tick(self) -> None:
         # No beat here: the heartbeat follows work done (a finished tick or feed poll), so a tick that fails
@@ -94,11 +95,20 @@ class PollingService:
             # Only `stop()` cancels a tick: its polls rolled back and their leases are handed back.
             log.info("poll tick cancelled for shutdown")
             return
-        except Exception:
-            log.exception("poll tick failed")
+        except Exception as error:
+            # A database outage fails every tick until it ends: the first failure is logged in full, the
+            # rest are counted (the store watch logs the outage itself, once).
+            self.failed_ticks += 1
+            if self.failed_ticks == 1:
+                log.exception("poll tick failed; retrying every tick")
+            else:
+                log.debug("poll tick failed again", error=str(error)[:200], failed_ticks=self.failed_ticks)
             return
         finally:
             self._current = None
+        if self.failed_ticks:
+            log.info("poll ticks work again", failed_ticks=self.failed_ticks)
+            self.failed_ticks = 0
         self.ticks += 1
         self.beat.beat()
         metrics.SCHEDULER_LAST_TICK.set(time.time())

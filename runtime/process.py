@@ -35,6 +35,7 @@ from runtime.platforms import PlatformRuntime, build_platform_runtimes
 from runtime.polling import PollingService
 from runtime.roles import Role
 from storage.db import create_engine, session_factory, upgrade_database
+from storage.store_watch import StoreWatch
 from storage.worker_beats import forget_worker, record_beats
 from stories.grouping import REDUCED_MODE, warm_up
 from stories.pipeline import StoryPipeline
@@ -99,6 +100,7 @@ class WirewatchProcess:
     polling: PollingService | None = None
     runtimes: list[PlatformRuntime] = field(default_factory=list)
     health: HealthChecks = field(default_factory=HealthChecks)
+    store_watch: StoreWatch = field(default_factory=StoreWatch)
     metrics_server: MetricsServer | None = None
 
     async def run(self, stop: asyncio.Event, *, drain_on_stop: bool = False) -> None:
@@ -106,6 +108,8 @@ class WirewatchProcess:
         worker_id = worker_name(settings)
         structlog.contextvars.bind_contextvars(worker=worker_id, role=role.value)
         engine = self.engine = create_engine(settings.database_url)
+        self.store_watch.attach(engine)
+        self.health.condition("database", self.store_watch.health)
         tasks: list[asyncio.Task[None]] = []
         try:
             await upgrade_database(engine)
@@ -180,8 +184,10 @@ class WirewatchProcess:
                     scheduler_beat_at=_wall_time(self.polling.beat()) if self.polling else None,
                     sender_beat_at=_wall_time(self.sender.last_beat) if self.sender else None,
                 )
+                await self.store_watch.record_ended(sessions, worker_id)
             except Exception:
-                log.warning("could not record worker heartbeat", exc_info=True)
+                # The store watch has already said the database is unusable, in one line.
+                log.debug("could not record worker heartbeat", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=BEAT_WRITE_SECONDS)
 

@@ -27,6 +27,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same in every Wirewatch process sharing one PostgreSQL.
 MIGRATION_LOCK_KEY = 0x5749524557415443  # "WIREWATC"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def async_url(url: str) -> str:
@@ -44,17 +45,24 @@ def is_memory_sqlite(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for DATABASE_URL; in-memory SQLite keeps one shared connection."""
+def create_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine for DATABASE_URL; in-memory SQLite keeps one shared connection.
+
+    `sqlite_busy_timeout_ms`: how long a write waits for another process's lock before failing (tests
+    shorten it)."""
     target = async_url(url)
     parsed = make_url(target)
     if parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(url):
@@ -66,10 +74,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("poolclass", StaticPool)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
     elif make_url(target).get_backend_name() == "postgresql":
+        # A restarted server leaves dead connections in the pool: each is tested before use and replaced.
         kwargs.setdefault("pool_pre_ping", True)
+        # An unreachable server must fail a connection attempt in seconds, so the loops back off and retry
+        # instead of hanging on the operating system's TCP timeout.
+        kwargs.setdefault("connect_args", {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS})
     engine = create_async_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine.sync_engine,
+            "connect",
+            lambda connection, record: _sqlite_pragmas(connection, record, sqlite_busy_timeout_ms),
+        )
     return engine
 
 

@@ -252,6 +252,18 @@ class SchedulerBeatRow(Base):
     started_at: Mapped[datetime]
 
 
+class StoreOutageRow(Base):
+    """A time the database could not be used, recorded by the worker that saw it once it was back."""
+
+    __tablename__ = "store_outages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime] = mapped_column(index=True)
+    error: Mapped[str] = mapped_column(Text)  # the driver's first line: why the store could not be used
+
+
 __all__ = [
     "ArticleCacheRow",
     "Base",
@@ -261,6 +273,7 @@ __all__ = [
     "MuteRow",
     "OutboxRow",
     "SchedulerBeatRow",
+    "StoreOutageRow",
     "StoryBandRow",
     "StoryRevisionRow",
     "StoryRow",

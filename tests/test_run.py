@@ -96,7 +96,8 @@ async def test_all_role_polls_stores_alerts_and_reports_health(sqlite_url: str, 
                 assert response.status == 200
             async with http.get(f"{base}/metrics") as response:
                 exposition = await response.text()
-        assert set(health["checks"]) == {"scheduler", "delivery"}
+        assert set(health["checks"]) == {"scheduler", "delivery", "database"}
+        assert health["checks"]["database"] == "ok"
         assert 'wirewatch_alerts_sent_total{kind="new",platform="console"}' in exposition
         assert 'wirewatch_feed_polls_total{outcome="fetched"}' in exposition
 

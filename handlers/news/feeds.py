@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers.news.common import Command, CommandFamily
 from handlers.news.durations import describe_ago, describe_duration
 from handlers.news.views import NewsReply, ReplySection, Table
 from storage import feeds_repo
 from storage.outbox_status import DeliveryStatus, delivery_status
+from storage.store_watch import StoreOutage, recent_outages
 from values.chat import Caller, ChannelRef
 
 
@@ -31,6 +32,27 @@ def _delivery_section(delivery: DeliveryStatus, now: datetime) -> ReplySection:
     return ReplySection(heading="Delivery", lines=tuple(lines))
 
 
+OUTAGES_SHOWN_FOR = timedelta(hours=24)
+
+
+def _outage_section(outages: list[StoreOutage]) -> ReplySection:
+    """Polling and delivery paused while the database was gone: say when, so a gap in alerts is explained."""
+    lines = []
+    seen: set[tuple[datetime, datetime]] = set()
+    for outage in outages:
+        # Every worker that lived through one outage reports it; show it once.
+        key = (outage.started_at.replace(second=0, microsecond=0), outage.ended_at.replace(microsecond=0))
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(
+            f"{outage.started_at:%Y-%m-%d %H:%M:%S}–{outage.ended_at:%H:%M:%S} UTC "
+            f"({describe_duration(outage.duration)}): {outage.error}"
+        )
+    lines.append("Polling and delivery paused meanwhile and resumed by themselves; nothing was dropped.")
+    return ReplySection(heading="Database outages (last 24 h)", lines=tuple(lines))
+
+
 class FeedCommands(CommandFamily):
     """`feeds`."""
 
@@ -47,6 +69,7 @@ class FeedCommands(CommandFamily):
                 team_id=channel.team_id,
                 channel_id=channel.external_id,
             )
+            outages = await recent_outages(session, now - OUTAGES_SHOWN_FOR)
         rows: list[tuple[str, str, str, str, str]] = []
         failing = 0
         for feed in feeds:
@@ -71,6 +94,8 @@ class FeedCommands(CommandFamily):
                 next_poll = "due now"
             rows.append((feed.name, status, describe_ago(feed.last_success_at, now), error, next_poll))
         sections = [_delivery_section(delivery, now)] if delivery.dead or delivery.pending else []
+        if outages:
+            sections.append(_outage_section(outages))
         summary = (
             f"{len(feeds)} feeds, {failing} failing."
             if feeds
