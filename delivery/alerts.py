@@ -1,15 +1,26 @@
-"""Turn a claimed outbox row into the `Alert` a poster renders, from the story as stored now."""
+"""Turn a claimed outbox row into the `Alert` a poster renders, from the story as stored now.
+
+An alert is written in its channel's language (`/news language`): when the channel asks for a language the
+story's first report is not in and another report of the story is, the headline, link, summary and figure
+labels come from that report, and so do the labels of the figure changes posted in its thread. Every alert
+also lists the story's outlets and languages, so an edit (`AlertKind.EDIT`) shows the story as it has grown.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import story_reads
-from storage.outbox import ClaimedRow, changes_from_payload
+from storage.channels_repo import ANY_LANGUAGE
+from storage.models import EntryRow
+from storage.outbox import ClaimedRow, changes_from_payload, joined_from_payload
 from storage.story_records import figures_from_json, story_from_row
-from stories.model import Alert, AlertKind, StoryCluster
+from stories.figure_match import changes_in_words_of, in_words_of
+from stories.model import Alert, AlertKind, AlertSource, FigureChange, StoryCluster
+from stories.summarize import summarize
 
 
 async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
@@ -27,7 +38,58 @@ async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
         # The story was revised before this first alert went out (same poll, or an outage): the alert shows
         # the figures of its own revision, and the queued update that follows in its thread says what changed.
         cluster = await _as_of_revision(session, cluster, row.revision)
-    return Alert(kind=kind, story=cluster, changes=changes_from_payload(row.payload))
+    members = await story_reads.story_sources(session, row.story_id)
+    changes = changes_from_payload(row.payload)
+    report = report_in_language(members, row.channel_language, cluster.language)
+    if report is not None:
+        cluster, changes = in_words_of_report(cluster, changes, report)
+    return Alert(
+        kind=kind,
+        story=cluster,
+        changes=changes,
+        sources=alert_sources(members),
+        joined=joined_from_payload(row.payload) if kind is AlertKind.EDIT else (),
+    )
+
+
+def report_in_language(
+    members: Sequence[tuple[EntryRow, str]], language: str, story_language: str | None
+) -> tuple[EntryRow, str] | None:
+    """The story's first report in `language` (an on-beat one if any), when the alert should be in its words
+    rather than the first report's; None for "any", or when the story has none in that language."""
+    if language in (ANY_LANGUAGE, story_language):
+        return None
+    in_language = [(entry, feed) for entry, feed in members if entry.language == language]
+    on_beat = [(entry, feed) for entry, feed in in_language if entry.relevant]
+    found = on_beat or in_language
+    return found[0] if found else None
+
+
+def in_words_of_report(
+    cluster: StoryCluster, changes: tuple[FigureChange, ...], report: tuple[EntryRow, str]
+) -> tuple[StoryCluster, tuple[FigureChange, ...]]:
+    """The story told in one report's words; its figures keep the story's current values."""
+    entry, feed_name = report
+    words = figures_from_json(entry.figures)
+    body = entry.content if len(entry.content or "") > len(entry.summary or "") else entry.summary
+    told = dataclasses.replace(
+        cluster,
+        title=entry.title,
+        link=entry.link or cluster.link,
+        source=feed_name,
+        summary=summarize(body or "", entry.title, clean=False),
+        language=entry.language,
+        figures=in_words_of(cluster.figures, words),
+    )
+    return told, changes_in_words_of(changes, words)
+
+
+def alert_sources(members: Sequence[tuple[EntryRow, str]]) -> tuple[AlertSource, ...]:
+    """One line per outlet and language, first reported first (an outlet's re-publications are one)."""
+    sources: dict[tuple[str, str | None], AlertSource] = {}
+    for entry, feed_name in members:
+        sources.setdefault((feed_name, entry.language), AlertSource(feed_name, entry.language, entry.link))
+    return tuple(sources.values())
 
 
 async def _as_of_revision(session: AsyncSession, cluster: StoryCluster, revision: int) -> StoryCluster:

@@ -28,6 +28,14 @@ class ChatPoster(Protocol):
         """
         ...
 
+    async def edit(self, message: PostedMessage, alert: Alert) -> None:
+        """Re-render the story's first alert (`message`) in place from `alert` (an `AlertKind.EDIT`).
+
+        Never posts a new message and never pings. A message or channel that is gone, or a bot that may no
+        longer edit there, raises `PermanentDeliveryError`: the sender drops the edit.
+        """
+        ...
+
     async def find_posted(
         self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
     ) -> PostedMessage | None:

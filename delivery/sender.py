@@ -8,6 +8,10 @@ While a row is being worked on its lease is renewed (`storage.lease_renewal`), s
 a dead worker's channels wait at most LEASE_SECONDS. Each channel's pace is kept in its database row
 (`outbox.hold_channel`), so several workers together still send one channel at the platform's rate.
 
+An `edit` row re-renders the story's first alert in that channel (`ChatPoster.edit`) instead of posting: it
+needs that alert sent (it waits behind it in the channel's line, and is dropped when there is none), and a
+failed edit is dead at once when the platform says the message or channel is gone, never re-posted.
+
 What the sender needs from above it is passed in: the posters, and `notice_text`, the wording of the notice a
 channel gets when a mute ends (`runtime/` passes the command layer's `mute_ended_notice`).
 """
@@ -259,6 +263,9 @@ class DeliverySender:
 
     async def _deliver_row(self, row: outbox.ClaimedRow) -> None:
         poster = self._posters[row.platform]
+        if row.kind == AlertKind.EDIT.value:
+            await self._deliver_edit(row, poster)
+            return
         async with self._sessions() as session:
             alert = await build_alert(session, row)
             thread = await self._thread_for(session, row)
@@ -283,6 +290,32 @@ class DeliverySender:
             await self._failed(row, error)
         else:
             await self._finish_sent(row, posted)
+
+    async def _deliver_edit(self, row: outbox.ClaimedRow, poster: ChatPoster) -> None:
+        async with self._sessions() as session:
+            alert = await build_alert(session, row)
+            first = (
+                await outbox.first_alert_in_channel(session, row.story_id, row.channel_id)
+                if row.story_id is not None
+                else None
+            )
+        if alert is None or first is None:
+            # The first alert died (or its story is gone): an edit must never become a new alert.
+            await self._finish_dead(row, "no sent first alert to edit in this channel")
+            return
+        message = PostedMessage(row.platform, row.channel, first[0], first[1])
+        await self._budget.acquire()
+        try:
+            await asyncio.wait_for(poster.edit(message, alert), timeout=self._send_timeout)
+        except RateLimited as error:
+            await self._rate_limited(row, error)
+        except PermanentDeliveryError as error:
+            metrics.ALERTS_FAILED.labels(platform=row.platform, outcome="dead").inc()
+            await self._finish_dead(row, f"could not edit the first alert: {describe(error)}")
+        except Exception as error:  # timeouts, 5xx: an edit is idempotent, so retried like a post
+            await self._failed(row, error)
+        else:
+            await self._finish_sent(row, message)
 
     async def _thread_for(self, session: AsyncSession, row: outbox.ClaimedRow) -> PostedMessage | None:
         if row.kind != AlertKind.UPDATE.value or row.story_id is None:

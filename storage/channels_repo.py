@@ -2,7 +2,7 @@
 
 Used by the `/news` command layer (editors change it; adapters subscribe their alert channel through it)
 and by delivery (which reads it when it writes outbox rows). A mute on a topic silences every story carrying
-that topic in that one channel.
+that topic in that one channel. A channel also has the language its alerts are written in (`set_language`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelRow, MuteRow, SubscriptionRow
 from values.chat import ChannelRef
+
+# The languages a channel can ask its alerts in: the beat's two. ANY_LANGUAGE keeps the story's first words.
+ALERT_LANGUAGES: tuple[str, ...] = ("en", "es")
+ANY_LANGUAGE = "any"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,13 @@ async def ensure_channel(session: AsyncSession, ref: ChannelRef, now: datetime) 
         # Another worker created it between our select and insert.
         return (await session.execute(query)).scalar_one()
     return row
+
+
+async def set_language(session: AsyncSession, channel_id: int, language: str) -> None:
+    """The language alerts in this channel are written in: one of ALERT_LANGUAGES, or ANY_LANGUAGE."""
+    if language not in (*ALERT_LANGUAGES, ANY_LANGUAGE):
+        raise ValueError(f"not an alert language: {language!r}")
+    await session.execute(update(ChannelRow).where(ChannelRow.id == channel_id).values(language=language))
 
 
 async def subscriptions(session: AsyncSession, channel_id: int) -> list[str]:

@@ -168,6 +168,8 @@ class ChannelRow(Base):
     # No message goes to the channel before this, from any worker: the platform's per-channel rate, or its
     # Retry-After after a 429 (storage.outbox.hold_channel).
     next_post_at: Mapped[datetime | None]
+    # The language alerts here are written in ("en", "es"), or "any": the words of the story's first report.
+    language: Mapped[str] = mapped_column(String(8), default="any", server_default="any")
 
 
 class SubscriptionRow(Base):

@@ -6,6 +6,13 @@ alerts commit together. Reading is claiming: `claim_due` leases rows with `SELEC
 channel sees its alerts in order, and only once the channel's pace allows (`hold_channel`, shared by every
 worker). A sender renews the leases of the rows it is working on (`renew_leases`).
 States: pending → sending → sent, or dead after too many failures.
+
+When another outlet or language joins a story, each channel that got the story's first alert gets one
+`edit` row (`AlertKind.EDIT`): the first alert re-rendered in place. One is pending per story and channel at
+a time: a join while it waits adds its source to that row's payload instead of a second row, and a new row
+waits until a minute after the last edit (EDIT_INTERVAL), so a burst of joins is one edit. An edit renders
+the story as it is when sent, and waits behind the channel's earlier rows like every row (so behind its
+first alert); an edit waiting out its minute holds nobody else up.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ from sqlalchemy.orm import aliased
 
 from observability import metrics
 from storage import channels_repo
-from storage.models import ChannelRow, OutboxRow
+from storage.models import ChannelRow, EntryRow, FeedRow, OutboxRow
 from storage.story_records import change_to_json, changes_from_json
-from stories.model import AlertKind, FigureChange, StoryEvent, StoryEventKind
+from stories.model import AlertKind, AlertSource, FigureChange, StoryEvent, StoryEventKind
 
 PENDING = "pending"
 SENDING = "sending"
@@ -33,6 +40,10 @@ DEAD = "dead"
 OPEN_STATES = (PENDING, SENDING)  # rows that still hold their channel's place in line
 
 _ALERTED_EVENTS = {StoryEventKind.NEW: AlertKind.NEW, StoryEventKind.UPDATE: AlertKind.UPDATE}
+# A story joined by another report: an update (figures changed) or a copy (nothing new but its source).
+_JOIN_EVENTS = (StoryEventKind.UPDATE, StoryEventKind.DUPLICATE)
+# At most one edit of an alert per story, channel and this long: a burst of joins is one edit.
+EDIT_INTERVAL = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,7 @@ class ClaimedRow:
     channel: str  # the platform's channel id
     published_at: datetime | None
     created_at: datetime
+    channel_language: str = "any"  # `/news language`: the language the channel's alerts are written in
 
     @property
     def idempotency_key(self) -> str:
@@ -67,6 +79,22 @@ def changes_to_payload(changes: Sequence[FigureChange]) -> list[dict[str, Any]]:
 
 def changes_from_payload(payload: dict[str, Any]) -> tuple[FigureChange, ...]:
     return changes_from_json(payload.get("changes"))
+
+
+def joined_to_payload(source: AlertSource) -> dict[str, str | None]:
+    return {"name": source.name, "language": source.language, "link": source.link}
+
+
+def joined_from_payload(payload: dict[str, Any]) -> tuple[AlertSource, ...]:
+    """The reports an edit row was queued for (tolerant: a malformed item is skipped)."""
+    items = payload.get("joined")
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        AlertSource(str(item["name"]), item.get("language"), item.get("link"))
+        for item in items
+        if isinstance(item, dict) and item.get("name")
+    )
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -92,9 +120,11 @@ async def enqueue_alerts(
     for event in events:
         kind = _ALERTED_EVENTS.get(event.kind)
         story = event.story
-        if kind is None or not story.relevant:
+        if not story.relevant or now - _alert_reference_time(event, now) > max_age:
             continue
-        if now - _alert_reference_time(event, now) > max_age:
+        if event.kind in _JOIN_EVENTS and event.match is not None:
+            inserted += await _enqueue_edits(session, event, now)
+        if kind is None:
             continue
         payload: dict[str, Any] = {}
         if kind is AlertKind.UPDATE:
@@ -136,6 +166,93 @@ async def enqueue_alerts(
     return inserted
 
 
+async def _enqueue_edits(session: AsyncSession, event: StoryEvent, now: datetime) -> int:
+    """An edit of the story's first alert in every channel that got one, when the entry that joined brings
+    an outlet or a language the story did not have. Returns the rows inserted (a coalesced join adds none)."""
+    entry, story_id = event.entry, event.story.story_id
+    others = (
+        await session.execute(
+            select(FeedRow.name, EntryRow.language)
+            .join(FeedRow, FeedRow.id == EntryRow.feed_id)
+            .where(
+                EntryRow.story_id == story_id,
+                ~and_(FeedRow.name == entry.feed_name, EntryRow.entry_key == entry.entry_id),
+            )
+        )
+    ).all()
+    if any(name == entry.feed_name for name, _ in others) and any(
+        language == entry.language for _, language in others
+    ):
+        return 0  # the same outlet again, in a language the story has: the alert would read the same
+    joined = joined_to_payload(AlertSource(entry.feed_name, entry.language, entry.link))
+    inserted = 0
+    for target in await channels_repo.alert_targets(session, event.story.topics, now):
+        if target.muted_by_topic is not None:
+            continue  # a muted channel is told what it skipped when the mute ends, not edited meanwhile
+        if await _enqueue_edit(session, story_id, target.channel.id, joined, now):
+            inserted += 1
+    return inserted
+
+
+async def _enqueue_edit(
+    session: AsyncSession, story_id: int, channel_id: int, joined: dict[str, Any], now: datetime
+) -> bool:
+    """Queue (or join the pending) edit of the story's first alert in one channel; True when inserted."""
+    if not await _first_alert_queued(session, story_id, channel_id):
+        return False  # the story was never alerted here: there is no message to edit
+    edits = (
+        await session.execute(
+            select(OutboxRow.id, OutboxRow.state, OutboxRow.payload, OutboxRow.revision, OutboxRow.sent_at)
+            .where(
+                OutboxRow.story_id == story_id,
+                OutboxRow.channel_id == channel_id,
+                OutboxRow.kind == AlertKind.EDIT.value,
+            )
+            .order_by(OutboxRow.id)
+        )
+    ).all()
+    for edit in edits:
+        if edit.state != PENDING:
+            continue
+        payload = dict(edit.payload or {})
+        payload["joined"] = [*(payload.get("joined") or []), joined]
+        coalesced = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == edit.id, OutboxRow.state == PENDING)
+            .values(payload=payload)
+            .execution_options(synchronize_session=False)
+        )
+        if coalesced.rowcount:  # type: ignore[attr-defined]
+            return False  # not claimed meanwhile: that edit will show this source too
+    # The next edit waits a minute after the last one sent, or after one being sent now.
+    due = now
+    for edit in edits:
+        if edit.state == SENT and edit.sent_at is not None:
+            due = max(due, edit.sent_at + EDIT_INTERVAL)
+        elif edit.state == SENDING:
+            due = max(due, now + EDIT_INTERVAL)
+    statement = (
+        _insert(session)
+        .values(
+            story_id=story_id,
+            channel_id=channel_id,
+            kind=AlertKind.EDIT.value,
+            revision=max((edit.revision for edit in edits), default=0) + 1,
+            payload={"joined": [joined]},
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=due,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["story_id", "channel_id", "kind", "revision"])
+        .returning(OutboxRow.id)
+    )
+    if (await session.execute(statement)).first() is None:
+        return False
+    metrics.ALERTS_ENQUEUED.labels(kind=AlertKind.EDIT.value).inc()
+    return True
+
+
 async def _first_alert_queued(session: AsyncSession, story_id: int, channel_id: int) -> bool:
     query = select(OutboxRow.id).where(
         OutboxRow.story_id == story_id,
@@ -171,6 +288,8 @@ def _claimable(now: datetime, platforms: Sequence[str]) -> Any:
         earlier.channel_id == OutboxRow.channel_id,
         earlier.id < OutboxRow.id,
         earlier.state.in_(OPEN_STATES),
+        # An edit waiting out its minute must not hold up the channel's new alerts behind it.
+        earlier.kind != AlertKind.EDIT.value,
     )
     due = or_(
         and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now),
@@ -246,6 +365,7 @@ async def claim_due(
             channel=channel.external_id,
             published_at=row.published_at,
             created_at=row.created_at,
+            channel_language=channel.language,
         )
         for row, channel in rows
     ]

@@ -279,6 +279,48 @@ def figure_changes(old: Sequence[KeyFigure], new: Sequence[KeyFigure]) -> tuple[
     )
 
 
+def in_words_of(figures: Sequence[KeyFigure], words: Sequence[KeyFigure]) -> tuple[KeyFigure, ...]:
+    """`figures` labelled in the words of another report of the same story (an alert in a channel's language):
+    a figure that report states with the same value takes its wording and label ("326 militares"), a revised
+    value it counts the same thing of takes its label (411 where it said 326). The values are never changed,
+    and a figure that report does not have keeps its own words. Alerts and thread updates both come here, so
+    an update reads in its alert's language."""
+    others = list(figure_facts(words))
+    relabelled = []
+    for facts in figure_facts(figures):
+        figure = facts.figure
+        partner = _take(others, facts, _same_figure)
+        if partner is not None:
+            relabelled.append(dataclasses.replace(figure, what=partner.figure.what, text=partner.figure.text))
+            continue
+        partner = _take(others, facts, _revised_by_concept)
+        if partner is None and len(others) == 1 and comparable(others[0], facts):
+            # The one figure left on each side, close in value (a translation's "militares" for "members").
+            partner = others.pop()
+        relabelled.append(dataclasses.replace(figure, what=partner.figure.what) if partner else figure)
+    return tuple(relabelled)
+
+
+def changes_in_words_of(
+    changes: Sequence[FigureChange], words: Sequence[KeyFigure]
+) -> tuple[FigureChange, ...]:
+    """Figure changes labelled like `in_words_of`, each side on its own (the report had 326, not 411)."""
+    relabelled = []
+    for change in changes:
+        old = in_words_of((change.old,), words)[0] if change.old else None
+        new = in_words_of((change.new,), words)[0] if change.new else None
+        labelled = old or new
+        what = labelled.what if labelled is not None and labelled.what else change.what
+        relabelled.append(FigureChange(what=what, old=old, new=new))
+    return tuple(relabelled)
+
+
+def _same_figure(mine: FigureFacts, theirs: FigureFacts) -> bool:
+    # Same value and unit in two reports of one story is one figure, whatever the words, unless known
+    # concepts say otherwise ("20 trucks", "20 soldiers").
+    return mine.key == theirs.key and mine.unit == theirs.unit and not different_things(mine, theirs)
+
+
 def merge_figures(old: Sequence[KeyFigure], changes: Sequence[FigureChange]) -> tuple[KeyFigure, ...]:
     """The story's figures after an update: revised values replace the old ones in place, keeping the story's
     label of what they count (its language stays the first alert's)."""

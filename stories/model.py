@@ -164,6 +164,18 @@ class AlertKind(enum.StrEnum):
     NEW = "new"
     UPDATE = "update"
     NOTICE = "notice"  # e.g. "mute ended: 4 stories skipped"
+    # The first alert re-rendered in place because another outlet or language joined its story; never a
+    # new message, never a ping.
+    EDIT = "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSource:
+    """One outlet's report of a story as an alert lists it: who, in which language, where to read it."""
+
+    name: str
+    language: str | None
+    link: str | None
 
 
 @dataclass(slots=True)
@@ -174,6 +186,8 @@ class Alert:
     story: StoryCluster | None
     changes: tuple[FigureChange, ...] = ()
     notice: str | None = None  # plain text for NOTICE alerts
+    sources: tuple[AlertSource, ...] = ()  # every outlet and language of the story, first reported first
+    joined: tuple[AlertSource, ...] = ()  # EDIT: the reports that joined since the message was last edited
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,8 @@ def test_news_group_has_every_subcommand_and_admin_only_the_editor_actions(catal
     assert sorted(c.name for c in news.commands) == sorted(COMMAND_NAMES)
     assert news.default_permissions is None  # reporters see /news
     admin = admin_group(commands)
-    assert sorted(c.name for c in admin.commands) == ["mute", "subscribe", "unmute", "unsubscribe"]
+    editor_actions = ["language", "mute", "subscribe", "unmute", "unsubscribe"]
+    assert sorted(c.name for c in admin.commands) == editor_actions
     assert admin.default_permissions == discord.Permissions(manage_channels=True)
 
 
@@ -151,6 +152,15 @@ async def test_callback_answers_at_once_ephemeral_with_an_embed(catalog: TopicCa
     assert kwargs["embed"].title == "answer: latest migration-refugees 3"
     assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
     interaction.response.defer.assert_not_awaited()
+
+
+async def test_language_subcommand_offers_the_three_choices_and_sends_the_line(catalog: TopicCatalog) -> None:
+    news = StandInNews()
+    for group in (news_group(NewsCommands(news, catalog)), admin_group(NewsCommands(news, catalog))):
+        language = subcommand(group, "language")
+        assert [c.value for c in language.parameters[0].choices] == ["en", "es", "any"]
+        await language.callback(mock_interaction(), language="es")  # type: ignore[call-arg]
+    assert [text for text, _, _ in news.calls] == ["language es", "language es"]
 
 
 async def test_callback_shares_replies_the_command_layer_marks_public(catalog: TopicCatalog) -> None:

@@ -308,6 +308,38 @@ async def test_subscribe_and_unsubscribe(desk: Desk) -> None:
     assert "no longer" in gone.text and "was not subscribed" in never.text
 
 
+async def _channel_language(desk: Desk, channel: ChannelRef = CHANNEL) -> str | None:
+    async with desk.sessions() as session:
+        row = await channels_repo.find_channel(session, channel)
+    return row.language if row is not None else None
+
+
+async def test_language_is_set_by_an_editor_and_told_to_the_channel(desk: Desk) -> None:
+    reply = await desk.ask("language es")
+    assert reply.kind == "language" and not reply.is_error and not reply.ephemeral
+    assert "Spanish" in reply.text
+    assert await _channel_language(desk) == "es"
+    back = await desk.ask("language ANY")
+    assert back.kind == "language" and "first report" in back.text
+    assert await _channel_language(desk) == "any"
+
+
+async def test_language_is_refused_to_a_reporter_and_changes_nothing(desk: Desk) -> None:
+    await desk.ask("language en")
+    reply = await desk.ask("language es", caller=REPORTER)
+    assert reply.kind == "refused" and "/news language" in reply.text
+    assert await _channel_language(desk) == "en"
+
+
+async def test_language_with_a_bad_value_says_which_there_are(desk: Desk) -> None:
+    for line in ("language fr", "language", "language spanish please"):
+        reply = await desk.ask(line)
+        assert reply.is_error and reply.kind == "error"
+        assert "`en`" in reply.text and "`es`" in reply.text and "`any`" in reply.text
+        assert reply.examples == ("/news language es",)
+    assert await _channel_language(desk) is None  # never created, so the default "any" applies
+
+
 async def test_other_channels_are_not_affected(desk: Desk) -> None:
     await desk.ask("mute migration")
     elsewhere = ChannelRef(platform="slack", external_id="C123", team_id="T1")

@@ -180,6 +180,7 @@ async def test_docs_name_exactly_the_news_answers_posted_in_the_channel(
         "mute migration-refugees for 2h",
         "unmute migration-refugees",
         "unsubscribe migration-refugees",
+        "language es",
     ]
     in_channel = set()
     for line in lines:

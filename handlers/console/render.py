@@ -170,6 +170,18 @@ def _story_text(story: StoryCluster) -> Text:
     return text
 
 
+def render_edit(alert: Alert) -> str:
+    """The console's edit of an alert, one line: `story #12: +1 source (EFE, es)`."""
+    story_id = alert.story.story_id if alert.story is not None else "?"
+    joined = alert.joined or alert.sources[-1:]
+    count = len(joined)
+    named = "; ".join(
+        f"{source.name}, {source.language}" if source.language else source.name for source in joined
+    )
+    total = f", {len(alert.sources)} in all" if alert.sources else ""
+    return f"story #{story_id}: +{count} source{'s' if count != 1 else ''} ({named}){total}\n"
+
+
 def render_alert(
     alert: Alert, number: int, *, reply_to: str | None = None, color: bool = False, width: int = DEFAULT_WIDTH
 ) -> str:

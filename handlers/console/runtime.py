@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
 from handlers.console.chart_file import save_chart
-from handlers.console.render import render_alert, render_reply
+from handlers.console.render import render_alert, render_edit, render_reply
 from handlers.news.channel import subscribe_alert_channel
 from handlers.news.topics import TopicCatalog, catalog_or_file
 from handlers.news.views import NewsAnswerer
@@ -78,6 +78,10 @@ class ConsolePoster:
         )
         self._posted[idempotency_key] = message
         return message
+
+    async def edit(self, message: PostedMessage, alert: Alert) -> None:
+        # A terminal cannot change what it printed: one line says what joined the story.
+        self._output.write(render_edit(alert))
 
     async def find_posted(
         self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None

@@ -7,14 +7,14 @@ ephemeral unless the reply says otherwise. An answer not ready within `defer_aft
 ("thinking…", well inside Discord's 3-second limit) and sent as a follow-up when it is.
 
 Editors are members with Manage Channels, or with the role named in DISCORD_EDITOR_ROLE. The command layer
-asks for the role only for editor actions (mute, unmute, subscribe, unsubscribe), through the caller's
-`role_check`: the interaction's own permissions and roles answer it when they can; when the member's roles
-cannot be read from it (the guild is not cached, or the user came without member data) the member is
-fetched from the API, inside the answer's task, so a slow fetch is deferred like any slow answer. A fetch
-that fails (timeout, 5xx, 429, a body that is not JSON) makes the role UNKNOWN: the command layer answers
-"try again in a moment", and searches never fetch anything. Editor actions exist twice: under `/news`
-for everyone to see (non-editors get the command layer's polite refusal), and under `/newsadmin`, whose
-`default_permissions` let Discord hide it from members without Manage Channels (Discord ignores
+asks for the role only for editor actions (mute, unmute, subscribe, unsubscribe, language), through the
+caller's `role_check`: the interaction's own permissions and roles answer it when they can; when the
+member's roles cannot be read from it (the guild is not cached, or the user came without member data) the
+member is fetched from the API, inside the answer's task, so a slow fetch is deferred like any slow answer.
+A fetch that fails (timeout, 5xx, 429, a body that is not JSON) makes the role UNKNOWN: the command layer
+answers "try again in a moment", and searches never fetch anything. Editor actions exist twice: under
+`/news` for everyone to see (non-editors get the command layer's polite refusal), and under `/newsadmin`,
+whose `default_permissions` let Discord hide it from members without Manage Channels (Discord ignores
 `default_permissions` on subcommands).
 """
 
@@ -48,6 +48,10 @@ DURATION_SUGGESTIONS = ("30m", "1h", "2h", "4h", "8h", "12h", "24h", "7d", "unti
 DIGEST_PERIODS = ("6h", "12h", "24h", "48h", "7d")
 SINCE_SUGGESTIONS = ("24h", "3d", "7d", "30d")
 LANGUAGES = {"en": "English", "es": "Spanish"}
+ALERT_LANGUAGE_CHOICES = [
+    *(app_commands.Choice(name=name, value=code) for code, name in LANGUAGES.items()),
+    app_commands.Choice(name="Any (the story's first report)", value="any"),
+]
 EDITOR_RULE = "members with Manage Channels{role}"
 SHARED_BELOW = "Done: the answer is posted in the channel."
 FAILURE = "Sorry, something went wrong on our side answering that. Please try again in a minute."
@@ -365,3 +369,9 @@ def add_editor_commands(group: app_commands.Group, commands: NewsCommands) -> No
     @app_commands.autocomplete(topic=commands.topic_choices)
     async def unsubscribe(interaction: discord.Interaction, topic: str) -> None:
         await commands.answer(interaction, topic_line("unsubscribe", topic))
+
+    @group.command(name="language", description="Editors: the language alerts in this channel are written in")
+    @app_commands.describe(language="Alerts read in it when the story has a report in it")
+    @app_commands.choices(language=ALERT_LANGUAGE_CHOICES)
+    async def language(interaction: discord.Interaction, language: str) -> None:
+        await commands.answer(interaction, simple_line("language", language))

@@ -15,7 +15,7 @@ from datetime import datetime
 import discord
 
 from handlers.news.views import NewsReply, StoryLine, Table
-from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
+from stories.model import Alert, AlertKind, AlertSource, KeyFigure, StoryCluster, top_figures
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -105,11 +105,29 @@ def _figure_fields(embed: discord.Embed, figures: Iterable[KeyFigure]) -> None:
         embed.add_field(name=defuse(figure.text), value=defuse(figure.what) or "-", inline=True)
 
 
-def alert_footer(story: StoryCluster, ref: str | None) -> str:
+def _link_label(text: str) -> str:
+    # Square brackets would end a masked link's label early.
+    return defuse(text).replace("[", "(").replace("]", ")")
+
+
+def sources_field(sources: Sequence[AlertSource]) -> str:
+    """`[Reuters](…) (en), [EFE](…) (es)`, then the languages: each outlet linked to its report."""
+    outlets = []
+    for source in sources:
+        name = _link_label(source.name)
+        linked = f"[{name}]({source.link})" if source.link and source.link.startswith("http") else name
+        outlets.append(linked + (f" ({defuse(source.language)})" if source.language else ""))
+    languages = sorted({source.language for source in sources if source.language})
+    tail = f"\nLanguages: {defuse(', '.join(languages))}" if languages else ""
+    return ", ".join(outlets) + tail
+
+
+def alert_footer(story: StoryCluster, ref: str | None, sources: int = 0) -> str:
     """Source and time, the story number for `/news story`, and the delivery reference."""
     parts = [story.source]
-    if story.source_count > 1:
-        parts[0] += f" +{story.source_count - 1} more"
+    count = sources or story.source_count
+    if count > 1:
+        parts[0] += f" +{count - 1} more"
     when = _when(story.published or story.first_seen)
     if when:
         parts.append(when)
@@ -130,7 +148,7 @@ def alert_embed(alert: Alert, colours: Mapping[str, int], *, ref: str | None = N
             embed.set_footer(text=f"ref {ref}")
         return fit_embed(embed)
     colour = topic_colour(story.topics, colours)
-    if alert.kind is AlertKind.UPDATE:
+    if alert.kind is AlertKind.UPDATE:  # an EDIT renders as the first alert it re-renders
         changed = [f"• {defuse(change.describe())}" for change in alert.changes] or ["• new reporting"]
         description = "**What changed**\n" + "\n".join(changed)
         if story.summary:
@@ -141,11 +159,14 @@ def alert_embed(alert: Alert, colours: Mapping[str, int], *, ref: str | None = N
         title = defuse(story.title)
     embed = discord.Embed(title=title, url=story.link or None, description=description or None, colour=colour)
     _figure_fields(embed, story.figures)
+    if len(alert.sources) > 1 and alert.kind is not AlertKind.UPDATE:
+        sources = sources_field(alert.sources)
+        embed.add_field(name=f"{len(alert.sources)} sources", value=sources, inline=False)
     if story.matched:
         embed.add_field(name="Why it matched", value=defuse(", ".join(story.matched)), inline=False)
     if story.topics:
         embed.add_field(name="Topics", value=", ".join(story.topics), inline=False)
-    embed.set_footer(text=alert_footer(story, ref))
+    embed.set_footer(text=alert_footer(story, ref, len(alert.sources)))
     return fit_embed(embed)
 
 

@@ -175,6 +175,20 @@ class DiscordPoster:
             thread_id=thread.message_id if thread is not None else None,
         )
 
+    async def edit(self, message: PostedMessage, alert: Alert) -> None:
+        """Edit the first alert's embed to the story as it stands (PATCH channels/{id}/messages/{id}), with
+        no mentions allowed. Unknown message (10008) or channel (10003) and 403 are permanent: dropped."""
+        target = self.client.get_partial_messageable(int(message.channel))
+        embed = alert_embed(alert, self.topic_colours, ref=None)
+        try:
+            await target.get_partial_message(int(message.message_id)).edit(
+                embed=embed, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except DeliveryError:
+            raise
+        except Exception as error:
+            raise delivery_error(error, message.channel) from error
+
     async def find_posted(
         self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
     ) -> PostedMessage | None:

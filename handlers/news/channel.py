@@ -1,4 +1,5 @@
-"""What a channel is alerted about: `/news topics`, `mute`/`unmute` and `subscribe`/`unsubscribe`.
+"""What a channel is alerted about: `/news topics`, `mute`/`unmute`, `subscribe`/`unsubscribe`, and the
+language its alerts are written in (`language`).
 
 Also words the notice a channel gets when a mute ends (`mute_ended_notice`), which `/news unmute` answers with
 and delivery posts when a timed mute runs out (`runtime/` hands it to the sender), so both read the same;
@@ -62,8 +63,11 @@ async def subscribe_alert_channel(
         return await channels_repo.subscribe(session, row.id, topic, by, now)
 
 
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", channels_repo.ANY_LANGUAGE: "any language"}
+
+
 class ChannelCommands(CommandFamily):
-    """`topics`, `mute`, `unmute`, `subscribe` and `unsubscribe`."""
+    """`topics`, `mute`, `unmute`, `subscribe`, `unsubscribe` and `language`."""
 
     def commands(self) -> dict[str, Command]:
         return {
@@ -72,6 +76,7 @@ class ChannelCommands(CommandFamily):
             "unmute": self._unmute,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
+            "language": self._language,
         }
 
     async def _topics(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
@@ -197,3 +202,26 @@ class ChannelCommands(CommandFamily):
             else f"This channel was not subscribed to `{topic.name}`; nothing changed."
         )
         return _changed("unsubscribe", f"Unsubscribed from {topic.name}", text, now)
+
+    async def _language(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
+        choices = (*channels_repo.ALERT_LANGUAGES, channels_repo.ANY_LANGUAGE)
+        wanted = rest.strip().lower()
+        if wanted not in choices:
+            said = f"`{rest.strip()[:40]}` is not one of them. " if wanted else ""
+            raise CommandError(
+                f"{said}Alerts here can be written in {', '.join(f'`{c}`' for c in choices)}: `any` keeps "
+                "each story in the words of its first report.",
+                example="/news language es",
+            )
+        async with self.sessions() as session, session.begin():
+            row = await channels_repo.ensure_channel(session, channel, now)
+            await channels_repo.set_language(session, row.id, wanted)
+        if wanted == channels_repo.ANY_LANGUAGE:
+            text = "Alerts here now use the words of each story's first report, whatever its language."
+        else:
+            text = (
+                f"Alerts here now read in {LANGUAGE_NAMES[wanted]} when a story has a report in it: its "
+                "headline, summary and figure labels, and the updates in its thread. An alert first posted "
+                f"in another language switches to {LANGUAGE_NAMES[wanted]} when such a report comes in."
+            )
+        return _changed("language", f"Alert language: {LANGUAGE_NAMES[wanted]}", text, now)

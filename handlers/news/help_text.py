@@ -62,6 +62,13 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "/news unsubscribe {topic}",
         editor_only=True,
     ),
+    CommandHelp(
+        "language",
+        "/news language en|es|any",
+        "the language alerts here are written in, when a story has a report in it (default any)",
+        "/news language es",
+        editor_only=True,
+    ),
     CommandHelp("feeds", "/news feeds", "feed health: last success, last error, next poll", "/news feeds"),
     CommandHelp("help", "/news help", "this list", "/news help"),
 )

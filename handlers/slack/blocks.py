@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
 from handlers.slack.mrkdwn import code, escape, escaped_fit, fit, link, plain_fit, slack_date
-from stories.model import Alert, AlertKind, KeyFigure, StoryCluster, top_figures
+from stories.model import Alert, AlertKind, AlertSource, KeyFigure, StoryCluster, top_figures
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -141,22 +141,38 @@ def mute_topic_for(story: StoryCluster) -> str | None:
 
 
 def render_alert(alert: Alert, *, edited: bool = False) -> SlackMessage:
-    """A NEW alert, an UPDATE (posted in the first alert's thread) or a NOTICE."""
+    """A NEW alert, an UPDATE (posted in the first alert's thread) or a NOTICE; an EDIT is the NEW alert
+    as the story stands now (sent with `chat.update`)."""
     if alert.kind is AlertKind.NOTICE or alert.story is None:
         notice = escaped_fit(alert.notice or "", MAX_SECTION_TEXT)
         return SlackMessage(text=fit(notice, FALLBACK_CHARS), blocks=_finish([_section(notice or " ")]))
     if alert.kind is AlertKind.UPDATE and not edited:
         return _render_update(alert)
-    return _render_new(alert.story, edited=edited)
+    return _render_new(alert.story, alert.sources, edited=edited)
 
 
-def _render_new(story: StoryCluster, *, edited: bool) -> SlackMessage:
-    sources = f" · {story.source_count} sources" if story.source_count > 1 else ""
-    body: list[Block] = [_header(f"New story on the beat{sources}")]
+def _sources_line(sources: Sequence[AlertSource]) -> str:
+    """`2 sources: Reuters (en), EFE (es) · en, es`, each outlet linked to its report."""
+    outlets = ", ".join(
+        link(source.link, escaped_fit(source.name, 100))
+        + (f" ({escaped_fit(source.language, 8)})" if source.language else "")
+        for source in sources
+    )
+    languages = sorted({source.language for source in sources if source.language})
+    tail = f" · {', '.join(escape(language) for language in languages)}" if languages else ""
+    return f"{len(sources)} sources: {outlets}{tail}"
+
+
+def _render_new(story: StoryCluster, sources: Sequence[AlertSource], *, edited: bool) -> SlackMessage:
+    count = len(sources) if sources else story.source_count
+    counted = f" · {count} sources" if count > 1 else ""
+    body: list[Block] = [_header(f"New story on the beat{counted}")]
     when = story.published or story.first_seen
     body.append(_section(f"{_headline(story)}\n{_source_line(story.source, when)}"))
     if story.summary:
         body.append(_section(escaped_fit(story.summary, ALERT_SUMMARY_CHARS)))
+    if len(sources) > 1:
+        body.append(_context(_sources_line(sources)))
     figures = _figure_fields(story.figures)
     if figures is not None:
         body.append(figures)

@@ -204,7 +204,7 @@ class SlackPoster:
             if not headline_changed(str(payload.get("title") or ""), story.title):
                 return
             payload["title"] = story.title[:METADATA_TITLE_CHARS]
-            edited = render_alert(Alert(kind=AlertKind.NEW, story=story), edited=True)
+            edited = render_alert(Alert(kind=AlertKind.NEW, story=story, sources=alert.sources), edited=True)
             await self._call(
                 client,
                 "chat.update",
@@ -217,6 +217,23 @@ class SlackPoster:
         except DeliveryError as error:
             # The update itself is posted; a failed edit of the original must not make the sender re-post it.
             log.warning("could not edit the original Slack alert %s in %s: %s", ts, channel, error)
+
+    async def edit(self, message: PostedMessage, alert: Alert) -> None:
+        """`chat.update` of the first alert to the story as it stands (sources, languages, the channel's
+        language). Escaped like every alert and sent without `link_names`, so it cannot ping. Its metadata
+        is left as it is: it still carries the first alert's idempotency key, which reconciliation reads.
+        Gone messages and channels (`message_not_found`, `channel_not_found`, `not_in_channel`,
+        `cant_update_message`) are permanent, like every refusal."""
+        client = await self._client(message.channel)
+        rendered = render_alert(alert)
+        await self._call(
+            client,
+            "chat.update",
+            channel=message.channel,
+            ts=message.message_id,
+            text=rendered.text,
+            blocks=rendered.blocks,
+        )
 
     async def find_posted(
         self, channel: str, idempotency_key: str, *, thread: PostedMessage | None = None
