@@ -1,8 +1,8 @@
 """a channel's alert language
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-10 09:00:00
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06 08:10:00
 
 Which language a channel reads its alerts in (`/news language en|es|any`): an alert takes its headline,
 summary and figure labels from a member of the story in that language when there is one. Existing channels
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
