@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # --- workers and leases --------------------------------------------------------------------------
     worker_id: str | None = Field(None, alias="WORKER_ID")
-    lease_seconds: int = Field(20, alias="LEASE_SECONDS", ge=5)
+    lease_seconds: int = Field(15, alias="LEASE_SECONDS", ge=5)
     delivery_max_attempts: int = Field(8, alias="DELIVERY_MAX_ATTEMPTS", ge=1)
     delivery_channel_interval_seconds: float = Field(1.0, alias="DELIVERY_CHANNEL_INTERVAL_SECONDS", ge=0)
     delivery_global_per_second: float = Field(20.0, alias="DELIVERY_GLOBAL_PER_SECOND", gt=0)

@@ -62,7 +62,7 @@ class DeliverySender:
         posters: Mapping[str, ChatPoster],
         *,
         worker_id: str,
-        lease: timedelta = timedelta(seconds=20),
+        lease: timedelta = timedelta(seconds=15),
         max_attempts: int = 8,
         channel_interval: float = 1.0,
         global_per_second: float = 20.0,

@@ -2,7 +2,7 @@
 
 A claimed outbox row holds its channel's place in line, and a leased feed is not polled by anyone else,
 until the lease runs out. A long lease made a killed worker's channels wait minutes; a short one alone
-would be lost in the middle of a slow post or fetch. So leases are short (LEASE_SECONDS, 20 s by default)
+would be lost in the middle of a slow post or fetch. So leases are short (LEASE_SECONDS, 15 s by default)
 and every worker renews the ones it is working on every third of that: a live worker keeps its claims, a
 dead one loses them within one lease.
 """
