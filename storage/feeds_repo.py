@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.lease_renewal import extend_leases
 from storage.models import FeedRow
 
 
@@ -185,21 +186,8 @@ async def record_failure(
 async def renew_leases(
     session: AsyncSession, owner: str, feed_ids: Sequence[int], until: datetime
 ) -> set[int]:
-    """Extend `owner`'s leases on the feeds it is polling now; returns the ids it still holds.
-
-    By id, not by owner: a restarted worker with the same WORKER_ID must not keep its dead predecessor's
-    leases alive.
-    """
-    if not feed_ids:
-        return set()
-    result = await session.execute(
-        update(FeedRow)
-        .where(FeedRow.id.in_(list(feed_ids)), FeedRow.lease_owner == owner)
-        .values(lease_until=until)
-        .returning(FeedRow.id)
-        .execution_options(synchronize_session=False)
-    )
-    return set(result.scalars())
+    """Extend `owner`'s leases on the feeds it is polling now; returns the ids it still holds."""
+    return await extend_leases(session, FeedRow, owner, feed_ids, until)
 
 
 async def feeds_leased_by(session: AsyncSession, owner: str) -> list[int]:

@@ -13,14 +13,42 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = structlog.get_logger(__name__)
 
 # (session, owner, ids held, new lease end) -> the ids still held by owner
 RenewLeases = Callable[[AsyncSession, str, Sequence[int], datetime], Awaitable[set[int]]]
+
+
+async def extend_leases(
+    session: AsyncSession,
+    model: Any,
+    owner: str,
+    ids: Sequence[int],
+    until: datetime,
+    *still_held: Any,
+) -> set[int]:
+    """Move `lease_until` of `owner`'s rows `ids` of `model` (with `still_held` conditions) to `until`;
+    returns the ids it still holds.
+
+    By id, not by owner: a restarted worker with the same WORKER_ID must not keep its dead predecessor's
+    leases alive.
+    """
+    if not ids:
+        return set()
+    result = await session.execute(
+        update(model)
+        .where(model.id.in_(list(ids)), model.lease_owner == owner, *still_held)
+        .values(lease_until=until)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
 
 
 class LeaseRenewal:

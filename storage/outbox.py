@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from observability import metrics
 from storage import channels_repo
+from storage.lease_renewal import extend_leases
 from storage.models import ChannelRow, EntryRow, FeedRow, OutboxRow
 from storage.story_records import change_to_json, changes_from_json
 from stories.model import AlertKind, AlertSource, FigureChange, StoryEvent, StoryEventKind
@@ -374,21 +375,8 @@ async def claim_due(
 async def renew_leases(
     session: AsyncSession, owner: str, row_ids: Sequence[int], until: datetime
 ) -> set[int]:
-    """Extend `owner`'s leases on the rows it is still working on; returns the ids it still holds.
-
-    By id, not by owner: a restarted worker with the same WORKER_ID must not keep its dead predecessor's
-    claims alive.
-    """
-    if not row_ids:
-        return set()
-    result = await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id.in_(list(row_ids)), OutboxRow.lease_owner == owner, OutboxRow.state == SENDING)
-        .values(lease_until=until)
-        .returning(OutboxRow.id)
-        .execution_options(synchronize_session=False)
-    )
-    return set(result.scalars())
+    """Extend `owner`'s leases on the rows it is still sending; returns the ids it still holds."""
+    return await extend_leases(session, OutboxRow, owner, row_ids, until, OutboxRow.state == SENDING)
 
 
 async def hold_channel(session: AsyncSession, channel_id: int, until: datetime) -> None:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from handlers.slack.runtime import BOT_SCOPES, EVENTS_PATH, REDIRECT_PATH
-
-MANIFEST = Path(__file__).resolve().parent.parent / "handlers" / "slack" / "manifest.yml"
-
-
-def bot_scopes(text: str) -> list[str]:
-    """The `oauth_config.scopes.bot` list, read without a YAML dependency (the file's layout is ours)."""
-    block = text.split("    bot:\n", 1)[1]
-    scopes = []
-    for line in block.splitlines():
-        match = re.match(r"^      - ([a-z:.]+)", line)
-        if not match:
-            break
-        scopes.append(match.group(1))
-    return scopes
+from tests.fakes.slack_api import MANIFEST, manifest_bot_scopes
 
 
 def test_manifest_scopes_match_the_scopes_the_oauth_flow_requests() -> None:
-    assert tuple(bot_scopes(MANIFEST.read_text())) == BOT_SCOPES
+    assert tuple(manifest_bot_scopes(MANIFEST.read_text())) == BOT_SCOPES
 
 
 def test_manifest_routes_command_and_interactivity_to_the_events_endpoint() -> None:
@@ -53,7 +39,7 @@ def test_every_scope_the_manifest_asks_for_is_used_by_the_code() -> None:
     """A scope no code path needs is a permission the newsroom grants for nothing (and docs/slack.md
     would be justifying it with a feature that does not exist)."""
     source = "\n".join(path.read_text() for path in sorted(MANIFEST.parent.glob("*.py")))
-    for scope in bot_scopes(MANIFEST.read_text()):
+    for scope in manifest_bot_scopes(MANIFEST.read_text()):
         assert scope in SCOPE_METHODS, f"{scope}: unknown scope, say which method needs it"
         assert any(method in source for method in SCOPE_METHODS[scope]), (
             f"{scope} is asked for but never used"

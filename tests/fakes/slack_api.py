@@ -26,10 +26,12 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -53,16 +55,23 @@ Outage = Literal["slow", "server_error", "rate_limited", "html_body", "garbled_j
 OUTAGES: tuple[Outage, ...] = ("slow", "server_error", "rate_limited", "html_body", "garbled_json")
 
 
-# The bot scopes of handlers/slack/manifest.yml: what an app installed from it is granted.
-MANIFEST_SCOPES = (
-    "commands",
-    "chat:write",
-    "files:write",
-    "users:read",
-    "usergroups:read",
-    "channels:history",
-    "groups:history",
-)
+MANIFEST = Path(__file__).resolve().parent.parent.parent / "handlers" / "slack" / "manifest.yml"
+
+
+def manifest_bot_scopes(text: str) -> tuple[str, ...]:
+    """The `oauth_config.scopes.bot` list, read without a YAML dependency (the file's layout is ours)."""
+    block = text.split("    bot:\n", 1)[1]
+    scopes = []
+    for line in block.splitlines():
+        match = re.match(r"^      - ([a-z:.]+)", line)
+        if not match:
+            break
+        scopes.append(match.group(1))
+    return tuple(scopes)
+
+
+# What an app installed from handlers/slack/manifest.yml is granted.
+MANIFEST_SCOPES = manifest_bot_scopes(MANIFEST.read_text(encoding="utf-8"))
 # Which scopes each faked method needs (any one of them), from the method pages on Slack's API site.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postMessage": ("chat:write",),
