@@ -181,10 +181,8 @@ async def _enqueue_edits(session: AsyncSession, event: StoryEvent, now: datetime
             )
         )
     ).all()
-    if any(name == entry.feed_name for name, _ in others) and any(
-        language == entry.language for _, language in others
-    ):
-        return 0  # the same outlet again, in a language the story has: the alert would read the same
+    if (entry.feed_name, entry.language) in {(name, language) for name, language in others}:
+        return 0  # an outlet again in a language it already told the story in: the alert would read the same
     joined = joined_to_payload(AlertSource(entry.feed_name, entry.language, entry.link))
     inserted = 0
     for target in await channels_repo.alert_targets(session, event.story.topics, now):

@@ -373,6 +373,22 @@ async def test_the_same_outlet_again_in_a_language_the_story_has_edits_nothing(
     assert await newsroom.rows("edit") == []
 
 
+async def test_an_outlet_in_a_language_it_had_not_told_the_story_in_edits(
+    slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
+) -> None:
+    """Reuters (en) and EFE (es) told it; Reuters's Spanish service is a new source line, so an edit."""
+    newsroom = newsroom_on(sqlite_engine)
+    await newsroom.channel("slack", SLACK_CHANNEL)
+    story_id = await newsroom.new_story(Report("Reuters", "en"))
+    sender = sender_for(newsroom, "slack", slack_poster)
+    await sender.drain()
+    await newsroom.join(story_id, EFE)
+    await sender.drain()
+    newsroom.clock.now += timedelta(minutes=2)
+    await newsroom.join(story_id, Report("Reuters", "es", ES_TITLE, ES_SUMMARY, (ES_FIGURE,)))
+    assert [row.state for row in await newsroom.rows("edit")] == ["sent", "pending"]
+
+
 async def test_a_failed_edit_is_dead_after_one_attempt_and_never_reposts(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
