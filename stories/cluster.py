@@ -12,6 +12,7 @@ names and whether it says a running count moved ("has risen to", "ya suman": the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,14 +51,24 @@ _DAY_WORDS = frozenset(_DAYS)
 _CUE_WORDS = tuple((cue, frozenset(cue.split())) for cue in UPDATE_CUES)
 
 
+# The agencies' own marks of a new version of an item, at the head of its title: "UPDATE 1-", "ACTUALIZA 2-",
+# "ACTUALIZACIÓN:", or "(updated)" / "(actualizado)" anywhere in it.
+_UPDATE_HEADING = re.compile(
+    r"^\W*(?:update|actualiza|actualizaci[oó]n)\s*\d*\s*[-:–—]|\((?:updated|actualizad[oa])\)", re.IGNORECASE
+)
+
+
 def lead_signals(text: str) -> tuple[frozenset[int], bool]:
     """What a title and lead tell beyond names and figures: the days of the week they name (the event's days,
-    0 = Monday) and whether they say a running count moved ("has risen to", "ya suman"). One folding and one
-    split of the text serve both; a cue is looked for only when all its words occur."""
+    0 = Monday) and whether they say a running count moved ("has risen to", "ya suman", or an agency's
+    update heading on the title, the text's first line). One folding and one split of the text serve both; a
+    cue is looked for only when all its words occur."""
     words = fold_words(text)
     present = frozenset(words)
     days = frozenset(_DAYS[word] for word in present & _DAY_WORDS)
-    updating = False
+    updating = bool(_UPDATE_HEADING.search(text.split("\n", 1)[0]))
+    if updating:
+        return days, True
     joined: str | None = None
     for cue, needed in _CUE_WORDS:
         if needed <= present:

@@ -220,6 +220,24 @@ def test_update_cues_are_read_in_both_languages_and_a_plain_count_has_none() -> 
     assert not updating("Some 1,420 Venezuelans crossed the Simon Bolivar bridge on Thursday")
 
 
+def test_a_headline_in_the_present_tense_says_the_count_moved() -> None:
+    assert updating("Sube a tres la cifra de militares muertos por una mina en Apure")
+    assert updating("Suben a 1.340 los desplazados por combates en Arauquita")
+    assert updating("Death toll in Arauquita bombing rises to five")
+    assert updating("Deaths in Apure clashes rise to 11")
+    assert not updating("Dos militares venezolanos mueren por una mina antipersona en Apure")
+
+
+def test_an_agencys_update_heading_on_the_title_says_the_story_moved() -> None:
+    assert updating("UPDATE 1-Venezuela oil exports revised to 935,000 bpd\nRevised data.")
+    assert updating("ACTUALIZA 2-Colombia reabre el paso de Paraguachón\nEl paso volvió a abrir.")
+    assert updating("ACTUALIZACIÓN: Ataque en Arauca\nUn puesto fue atacado.")
+    assert updating("Bridge reopens to cars (updated)\nCars crossed again.")
+    # A word, not a heading; and a heading's words in the lead, not on the title.
+    assert not updating("Update on border talks expected Friday\nMinisters meet in Cucuta.")
+    assert not updating("Ministers meet in Cucuta\nUPDATE 1- follows.")
+
+
 def test_a_shared_proportion_is_weak_evidence_like_a_small_count() -> None:
     from stories.fingerprint import is_distinctive
 

@@ -4,7 +4,8 @@ reporter can read ("shared figure 326 (deserters)", "title cosine 0.71 via trans
 
 Every feature is general: word overlap after bridging (TF-IDF over words and character n-grams), figures by
 how distinctive they are and whether they count the same thing, names, time, the agency and its guid,
-what the text says of days and of counts that moved. Nothing names a place, event or phrase of the beat.
+what the text says of days and of counts that moved, the kinds of event told (`event_kinds`: an arrest, a
+reopening). Nothing names a place, event or phrase of the beat.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stories.figure_match import (
 )
 from stories.figures.vocabulary import MONTH_NUMBERS
 from stories.folding import fold_text
+from stories.grouping.event_kinds import event_kinds
 from stories.grouping.terms import (
     bridged_terms,
     char_grams,
@@ -69,8 +71,12 @@ FEATURES = (
     "other_date",
     "same_topic",
     "headline_only",
+    "event_kinds_shared",
+    "event_kind_overlap",
+    "event_kinds_differ",
 )
 MAX_NAMES = 6
+MAX_KINDS = 3
 MAX_FIGURE_WEIGHT = 4.0
 MAX_FIGURE_COUNT = 3
 MAX_DAYS_APART = 4.0
@@ -148,6 +154,7 @@ class StoryView:
     days: frozenset[int]
     updating: bool
     subtopics: frozenset[str]
+    kinds: frozenset[str] = frozenset()  # the kinds of event it tells (`event_kinds`)
     has_lead: bool = False  # a teaser or text besides the headline
     title: str = field(default="", repr=False)
     lead: str = field(default="", repr=False)
@@ -200,6 +207,7 @@ def make_view(
         days=days,
         updating=updating,
         subtopics=frozenset(topics[1:]),  # the beat itself, listed first, is shared by every on-beat entry
+        kinds=event_kinds(terms),
         title=title,
         lead=lead,
         headline_terms=headline,
@@ -345,6 +353,11 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
         # Homepage headlines alone (no teaser) say less: the same overlap means less than between leads.
         "headline_only": float(not (new.has_lead and old.has_lead)),
     }
+    shared_kinds = new.kinds & old.kinds
+    all_kinds = new.kinds | old.kinds
+    values["event_kinds_shared"] = float(min(len(shared_kinds), MAX_KINDS))
+    values["event_kind_overlap"] = len(shared_kinds) / len(all_kinds) if all_kinds else 0.0
+    values["event_kinds_differ"] = float(bool(new.kinds and old.kinds and not shared_kinds))
     ruled_out = None
     if values["other_day_named"]:
         if not values["other_date"]:
@@ -354,7 +367,9 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
     if not explain:
         return PairEvidence([values[name] for name in FEATURES], {}, ruled_out)
     via = " via translation" if cross else ""
-    notes.update(_FIXED_NOTES)
+    # A present-or-absent feature's note only where it is present: an absent conflict may still weigh
+    # towards "same story", and must not be shown as "their figures differ".
+    notes.update({name: note for name, note in _FIXED_NOTES.items() if values[name]})
     notes["title_cosine"] = f"title cosine {title:.2f}{via}"
     notes["text_cosine"] = f"text cosine {text:.2f}{via}"
     if shared_words:
@@ -370,4 +385,10 @@ def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvi
         notes["same_agency_cross_language"] = f"the agency's other-language service ({new.agency})"
     if same_guid:
         notes["same_guid_base"] = "same agency guid (another version)"
+    if shared_kinds:
+        notes["event_kinds_shared"] = notes["event_kind_overlap"] = (
+            f"same kind of event ({', '.join(sorted(shared_kinds)).replace('_', ' ')})"
+        )
+    elif values["event_kinds_differ"]:
+        notes["event_kinds_differ"] = "other kinds of event"
     return PairEvidence([values[name] for name in FEATURES], notes, ruled_out)
