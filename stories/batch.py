@@ -288,7 +288,7 @@ class Batch:
                     shared[story_id] = shared.get(story_id, 0) + 1
         ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
         best: tuple[float, StoryState, StoryView] | None = None
-        mine = story_view(item)
+        mine: StoryView | None = None  # worked out at the first comparison: most entries have none
         model = self._model
         for story_id in ranked:
             state = self._state(story_id)
@@ -303,6 +303,7 @@ class Batch:
             ]  # fmt: skip
             for member in compared:
                 other = member_view(member)
+                mine = mine or story_view(item)
                 if cosine(mine.text_vector, other.text_vector) < MIN_TEXT_COSINE:
                     continue
                 pair = compare(mine, other)
@@ -311,7 +312,7 @@ class Batch:
                 probability = model.probability(pair.values)
                 if probability >= model.threshold and (best is None or probability > best[0]):
                     best = (probability, state, other)
-        if best is None:
+        if best is None or mine is None:
             return None
         probability, state, other = best
         evidence = tuple(model.evidence(compare(mine, other, explain=True)))
