@@ -6,7 +6,7 @@ candidates' members (`stories.grouping`) joins a story, or the entry starts one.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -281,12 +281,14 @@ class Batch:
     def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
-        shared: dict[int, int] = {}
+        shared: Counter[int] = Counter()  # counted in C: a place named by dozens of stories costs little
         for index in (self._found, self._local):
             for key in (*item.print.figure_keys, *item.name_lookup):
-                for story_id in index.figure_stories.get(key, ()):
-                    shared[story_id] = shared.get(story_id, 0) + 1
-        ranked = sorted(shared, key=lambda story_id: -shared[story_id])[:MAX_FACT_CANDIDATES]
+                stories = index.figure_stories.get(key)
+                if stories:
+                    shared.update(stories)
+        # Ties keep the order in which the stories were first counted, as a stable sort would.
+        ranked = [story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES)]
         best: tuple[float, StoryState, StoryView] | None = None
         mine: StoryView | None = None  # worked out at the first comparison: most entries have none
         model = self._model
@@ -304,9 +306,10 @@ class Batch:
             for member in compared:
                 other = member_view(member)
                 mine = mine or story_view(item)
-                if cosine(mine.text_vector, other.text_vector) < MIN_TEXT_COSINE:
+                overlap = cosine(mine.text_vector, other.text_vector)
+                if overlap < MIN_TEXT_COSINE:
                     continue
-                pair = compare(mine, other)
+                pair = compare(mine, other, text_cosine=overlap)
                 if pair.ruled_out is not None:
                     continue
                 probability = model.probability(pair.values)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from stories.figure_match import BACKGROUND_NAMES, UPDATE_CUES, figure_changes
 from stories.folding import fold
@@ -108,13 +109,16 @@ def name_keys(names: frozenset[str], when: datetime, spread: int = 0) -> tuple[i
     return tuple(
         sorted(
             {
-                int.from_bytes(
-                    hashlib.blake2b(f"name:{name}:{day + shift}".encode(), digest_size=8).digest(),
-                    "big",
-                    signed=True,
-                )
+                _name_day_key(name, day + shift)
                 for name in names - BACKGROUND_NAMES
                 for shift in range(-spread, spread + 1)
             }
         )
     )
+
+
+@lru_cache(maxsize=100_000)
+def _name_day_key(name: str, day: int) -> int:
+    """One name on one day as a signed 64-bit key (cached: a beat's places recur in every poll)."""
+    digest = hashlib.blake2b(f"name:{name}:{day}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

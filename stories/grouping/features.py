@@ -309,12 +309,15 @@ def _figure_evidence(
     return values, notes
 
 
-def compare(new: StoryView, old: StoryView, *, explain: bool = False) -> PairEvidence:
+def compare(
+    new: StoryView, old: StoryView, *, explain: bool = False, text_cosine: float | None = None
+) -> PairEvidence:
     """The features of an entry (`new`) against one member of a story (`old`); with `explain`, also the
-    notes that say what each rests on (worked out only for the match the pipeline keeps)."""
+    notes that say what each rests on (worked out only for the match the pipeline keeps). `text_cosine`:
+    the cosine of their text vectors, when the caller has it already."""
     cross = 1.0 if new.language and old.language and new.language != old.language else 0.0
     mine, theirs = new.details(), old.details()
-    text = cosine(new.text_vector, old.text_vector)
+    text = cosine(new.text_vector, old.text_vector) if text_cosine is None else text_cosine
     title = cosine(mine.title_vector, theirs.title_vector)
     shared_names = new.names & old.names
     smaller = min(len(new.names), len(old.names))
