@@ -8,15 +8,16 @@ store looks them up by index instead of scanning stories.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
-from datasketch import MinHash
 
 from stories.folding import ACCENTS, fold
 from stories.model import KeyFigure
@@ -36,13 +37,18 @@ MIN_BODY_WORDS_ALONE = 25
 MIN_DISTINCTIVE_VALUE = 10
 NAME_KEY_LETTERS = 5
 
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1)
-_SCHEME = _TEMPLATE.scheme
+# datasketch's MinHash(num_perm=64, seed=1) as its "affine32" scheme defines it: the permutations are shipped
+# (`minhash_permutations.json`, checked against datasketch by tests/test_cluster.py) because importing
+# datasketch pulls in scipy, a third of a second of every `bot.py scan` start-up. Signatures stored by
+# earlier versions stay comparable: same scheme, same permutations.
+PERMUTATIONS_FILE = Path(__file__).resolve().parent / "minhash_permutations.json"
+_SHIPPED = json.loads(PERMUTATIONS_FILE.read_text(encoding="utf-8"))
+if _SHIPPED["scheme"] != "affine32" or _SHIPPED["num_perm"] != NUM_PERM:
+    raise ValueError(f"{PERMUTATIONS_FILE} holds another MinHash scheme than this code computes")
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BAND_SALT = np.uint64(0xD6E8FEB86659FD93)
 _BAND_START = np.arange(1, BANDS + 1, dtype=np.uint64) * _BAND_SALT
 _BAND_SHIFT = np.uint64(29)
-_PERMUTATIONS = _TEMPLATE.permutations
 # band_keys' constants for 128-bit lanes, one per band, in a Python integer (little-endian: band 0 lowest).
 _LANES_BYTES = BANDS * 16
 _LOW_64_LANES = int.from_bytes((b"\xff" * 8 + b"\x00" * 8) * BANDS, "little")
@@ -51,13 +57,11 @@ _BAND_START_LANES = int.from_bytes(
 )
 _MIX_INT = int(_MIX)
 _BAND_SHIFT_INT = int(_BAND_SHIFT)
-_EMPTY_SIGNATURE = _TEMPLATE.hashvalues.astype(np.uint32)
-# datasketch's "affine32" scheme written out (MurmurHash3 fmix32, then a*h+b wrapping in uint32), so a
-# signature is a handful of numpy calls instead of a MinHash object per entry; other schemes go through
-# datasketch itself.
-_AFFINE32 = _SCHEME == "affine32"
-_PERM_A = np.asarray(_PERMUTATIONS[0], dtype=np.uint32)
-_PERM_B = np.asarray(_PERMUTATIONS[1], dtype=np.uint32)
+_EMPTY_SIGNATURE = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)  # no shingle: every row at its maximum
+# The "affine32" scheme written out (MurmurHash3 fmix32, then a*h+b wrapping in uint32): a signature is a
+# handful of numpy calls instead of a MinHash object per entry.
+_PERM_A = np.asarray(_SHIPPED["a"], dtype=np.uint32)
+_PERM_B = np.asarray(_SHIPPED["b"], dtype=np.uint32)
 _FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 # Punctuation (ASCII and the typographic marks clean_text may leave) becomes a word break.
 _PUNCTUATION_MARKS = string.punctuation + "¿¡…«»‹›–—‘’“”„·•°º ª€£¥¢§¶©®™"
@@ -122,10 +126,6 @@ _CAPITALISED_FUNCTION_WORDS = _word_set(
     domingo january february march april may june july august september october november december enero
     febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"""
 )
-
-
-def _hash32(data: bytes) -> int:
-    return zlib.crc32(data)
 
 
 def _signed64(digest: bytes) -> int:
@@ -219,10 +219,6 @@ def minhash(title: str, body: str) -> np.ndarray:
 def _minhash(items: Collection[bytes]) -> np.ndarray:
     if not items:
         return _EMPTY_SIGNATURE.copy()
-    if not _AFFINE32:
-        signature = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=_PERMUTATIONS, scheme=_SCHEME)
-        signature.update_batch(list(items))
-        return signature.hashvalues.astype(np.uint32)
     hashed = np.fromiter(map(zlib.crc32, items), dtype=np.uint32, count=len(items))
     shift1, multiply1, shift2, multiply2, shift3 = _FMIX
     hashed ^= hashed >> shift1

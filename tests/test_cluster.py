@@ -44,6 +44,28 @@ REFERENCE_FIGURES = (
 )
 
 
+def test_signatures_are_datasketchs_minhash_without_importing_it() -> None:
+    """The shipped permutations are datasketch's own, so the written-out scheme gives its signatures (and the
+    signatures stored by earlier versions stay comparable)."""
+    import json
+    import zlib
+
+    from datasketch import MinHash
+
+    from stories.fingerprint import NUM_PERM, PERMUTATIONS_FILE, shingles
+
+    reference = MinHash(num_perm=NUM_PERM, seed=1)
+    shipped = json.loads(PERMUTATIONS_FILE.read_text(encoding="utf-8"))
+    assert shipped["scheme"] == reference.scheme
+    assert shipped["a"] == reference.permutations[0].tolist()
+    assert shipped["b"] == reference.permutations[1].tolist()
+    title = "Colombia says 326 Venezuelan army deserters"
+    expected = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=zlib.crc32)
+    expected.update_batch(list(shingles(title, LEAD)))
+    assert minhash(title, LEAD).tolist() == expected.hashvalues.tolist()
+    assert minhash("", "").tolist() == MinHash(num_perm=NUM_PERM, seed=1).hashvalues.tolist()
+
+
 def test_text_hash_ignores_case_punctuation_and_quotes() -> None:
     assert text_hash("Title", 'He said "no".') == text_hash("title", "He said “no”")
     assert text_hash("Title", "He said no.") != text_hash("Title", "He said yes.")
