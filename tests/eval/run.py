@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import tomllib
 from collections import Counter
@@ -163,18 +164,29 @@ def main() -> int:
 
 
 def print_single_support(items: list[EvalEntry], catalog: TopicCatalog) -> None:
-    """Exclusion terms that fired on one labelled entry only: each must be general language (a place, a
-    sport's vocabulary), never a phrase that one labelled entry happens to use. Printed for review."""
+    """Exclusion terms that fired, and beat terms that matched, on one labelled entry only: each must be
+    general language (a place, a sport's vocabulary), never a phrase that one labelled entry happens to use.
+    Printed for review."""
     fired: Counter[tuple[str, str]] = Counter()
+    matched: Counter[str] = Counter()
     for item in items:
-        for reason in detect(as_entry(item), catalog).excluded_by:
+        detection = detect(as_entry(item), catalog)
+        for reason in detection.excluded_by:
             name, _, terms = reason.partition(": ")
             fired.update((name, term) for term in terms.split(", ") if term)
+        if detection.relevant:
+            matched.update(set(detection.matched))
     single = sorted(key for key, count in fired.items() if count == 1)
     count = f"{len(single)} of {len(fired)}"
     print(f"exclusion terms that fired on one labelled entry only ({count}; each must be general language):")
     for name, term in single:
         print(f"    {name}: {term}")
+    lone = sorted(term for term, count in matched.items() if count == 1)
+    print(
+        f"beat terms that matched on one on-beat labelled entry only ({len(lone)} of {len(matched)}; "
+        "each must be general language):"
+    )
+    print(textwrap.fill(", ".join(lone), width=110, initial_indent="    ", subsequent_indent="    "))
 
 
 def _print_score(label: str, score: Score, *, f1: bool = False) -> None:
