@@ -49,22 +49,32 @@ from values.chat import ChannelRef
 
 T = TypeVar("T")
 SYLLABLES = ("ka", "lo", "mi", "re", "tu", "sa", "no", "vi", "de", "po", "gu", "ze", "ra", "fi", "mo", "te")
-ON_BEAT = (
-    "Venezuelan migrants crossed the border into Cúcuta, Colombia, on {words}. "
-    "Officials in Norte de Santander said the crossing at {place} stayed open."
-)
+# Made-up words for an on-beat item's own story: enough syllables that two items rarely share one (the
+# story model compares words cut to six letters, three syllables), strung together with English function
+# words, which the model ignores and the language detector reads as English. The beat's signal is one short
+# sentence: a dozen reports of one crossing, in one template with made-up words, was rightly taken for one
+# story by the model.
+STORY_SYLLABLES = tuple(consonant + vowel for consonant in "bdfgklmnprstvz" for vowel in "aeiou")
+FUNCTION_WORDS = ("of the", "and the", "was to be", "in the", "with the", "for the", "that the", "by the")
+ON_BEAT = "Venezuelan migrants crossed into Colombia at {place}. {story}."
 OFF_BEAT = "The city council of {place} approved a budget for {words}."
 
 
-def pseudo_words(rng: random.Random, count: int) -> str:
+def pseudo_words(rng: random.Random, count: int, syllables: tuple[str, ...] = SYLLABLES) -> str:
     """Made-up words: texts that share none, so the story pipeline never folds two of them together."""
-    return " ".join("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 5))) for _ in range(count))
+    return " ".join("".join(rng.choice(syllables) for _ in range(rng.randint(3, 5))) for _ in range(count))
+
+
+def story_words(rng: random.Random, count: int) -> str:
+    return " ".join(
+        f"{pseudo_words(rng, 1, STORY_SYLLABLES)} {rng.choice(FUNCTION_WORDS)}" for _ in range(count)
+    ) + " " + pseudo_words(rng, 1, STORY_SYLLABLES)
 
 
 def on_beat_item(rng: random.Random, key: str, published: datetime) -> FeedItem:
     place = pseudo_words(rng, 1).title()
-    title = f"Migrants cross Venezuela-Colombia border at {place}"
-    summary = ON_BEAT.format(words=pseudo_words(rng, 25), place=place)
+    title = f"{place}: {story_words(rng, 2)}"
+    summary = ON_BEAT.format(place=place, story=story_words(rng, 12).capitalize())
     return FeedItem(title, f"https://news.example/{key}", guid=key, summary=summary, published=published)
 
 
