@@ -114,6 +114,8 @@ def agency_of(link: str | None) -> str | None:
 _MONTH = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
 _RANGE = r"(\d{1,2})(?:\s*(?:-|–|al|a|y|to|and|through)\s*(\d{1,2}))?"
 _DAY_MONTH = re.compile(rf"\b{_RANGE}\s+(?:de\s+)?({_MONTH})\b\.?")
+_MONTH_WORDS = frozenset(MONTH_NUMBERS)
+_WORD = re.compile(r"[a-z]+")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+{_RANGE}\b(?!\s*(?:,\d|\d|%))")
 
 
@@ -121,6 +123,8 @@ def date_mentions(folded: str) -> frozenset[tuple[int, int]]:
     """(month, day) of the calendar dates a lower-case, accent-free text names: "del 13 al 15 de marzo",
     "March 13", "Sept. 21". The event's dates, like the weekdays: two reports naming only different dates
     tell different events (the weekend vote of the 13th, of the 7th)."""
+    if _MONTH_WORDS.isdisjoint(_WORD.findall(folded)):
+        return frozenset()  # most leads name no month: one pass over the words instead of two regexes
     found: set[tuple[int, int]] = set()
     for match in _DAY_MONTH.finditer(folded):
         month = MONTH_NUMBERS[match.group(3)]

@@ -143,8 +143,13 @@ def idf_table(path: Path = IDF_FILE) -> tuple[dict[str, float], float]:
 def tfidf(terms: Iterable[str]) -> dict[str, float]:
     """L2-normalised TF-IDF vector (sublinear term frequency)."""
     table, unseen = idf_table()
-    counts = Counter(terms)
-    weights = {term: (1.0 + math.log(count)) * table.get(term, unseen) for term, count in counts.items()}
+    idf = table.get
+    log = math.log
+    weights = {
+        # most terms occur once, where the sublinear factor 1 + log(1) is 1
+        term: idf(term, unseen) if count == 1 else (1.0 + log(count)) * idf(term, unseen)
+        for term, count in Counter(terms).items()
+    }
     norm = math.sqrt(sum(value * value for value in weights.values()))
     return {term: value / norm for term, value in weights.items()} if norm else {}
 
