@@ -89,3 +89,14 @@ def test_a_note_is_shown_only_for_a_feature_that_is_present() -> None:
     assert "figures_missing" not in notes
     other = view("Venezuelan soldiers desert to Colombia", "Dozens crossed at Cucuta.", "en", 2)
     assert compare(other, first, explain=True).notes["figures_missing"] == "no figures to compare"
+
+
+def test_no_month_or_weekday_says_a_kind_of_event() -> None:
+    """Dates are in most leads: "marzo" is bridged to "March", which must not read as a protest march."""
+    from stories.figures.vocabulary import MONTH_NUMBERS
+
+    days = "monday tuesday wednesday thursday friday saturday sunday"
+    dias = "lunes martes miércoles jueves viernes sábado domingo"
+    for word in [*MONTH_NUMBERS, *days.split(), *dias.split()]:
+        for language in ("en", "es"):
+            assert event_kinds(bridged_terms(word, language, ignore_case=True)) == frozenset(), word
