@@ -100,3 +100,11 @@ def test_no_month_or_weekday_says_a_kind_of_event() -> None:
     for word in [*MONTH_NUMBERS, *days.split(), *dias.split()]:
         for language in ("en", "es"):
             assert event_kinds(bridged_terms(word, language, ignore_case=True)) == frozenset(), word
+
+
+def test_a_spanish_word_says_its_kind_only_through_the_kinds_own_english_words() -> None:
+    """The bridge gives "detenido" as "detained person" and "paro" as "stop": Spanish arrests still read as
+    arrests, but an English "person" or "stop" is no arrest and no strike."""
+    assert "arrest" in kinds_of("Cinco detenidos por contrabando en Cúcuta", "es")
+    assert "arrest" not in kinds_of("One person in three lacks health care in Cucuta", "en")
+    assert "strike" not in kinds_of("Trucks stop at the Cucuta bridge for customs checks", "en")
