@@ -372,7 +372,8 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
 - **Model**: {data["kind"]}, {len(data["features"])} features (`stories/grouping/features.py`); no library at
   run time (`stories/grouping/model.py` compiles the exported trees into one expression).
 - **Threshold {data["threshold"]}**: the lowest for which the stories made of the dev split (replayed in
-  publication order, out-of-fold probabilities) have pairwise precision ≥ {TARGET_PRECISION}.
+  publication order, out-of-fold probabilities averaged over {REPEATS} dealings of the stories into {FOLDS}
+  folds) have pairwise precision ≥ {TARGET_PRECISION}.
 - **Data**: the dev split of `tests/eval/data/` ({training["dev_entries"]} entries; split by story, test
   frozen): {training["pairs"]} candidate pairs within the matching window, {training["same_story_pairs"]}
   of them the same story. IDF over {training["idf_documents"]} documents (real leo2166 headlines, the real
@@ -385,7 +386,8 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
   nor is a report naming only other days, sharing no figure and not saying its count moved, the next
   edition of a daily count (dev: {rules["next_edition"]}).
 - **Limits**: wire copy of one beat (Venezuela–Colombia border), English and Spanish; the bridge is a word
-  lexicon, so idioms and reordered phrases lose overlap; homepage headlines without a teaser carry little
+  lexicon, so idioms and reordered phrases lose overlap, and the kinds of event (`data/event_kinds.toml`) are
+  a word list, so a kind told in other words is not seen; homepage headlines without a teaser carry little
   evidence, and most misses are rewrites told from another angle.
 
 Mean absolute contribution to the log-odds over the dev pairs (what the decisions lean on):
