@@ -380,7 +380,7 @@ def compare(
     notes["title_cosine"] = f"title cosine {title:.2f}{via}"
     notes["text_cosine"] = f"text cosine {text:.2f}{via}"
     if shared_words:
-        notes["shared_rare_words"] = notes["rarest_shared_word"] = f"{len(shared_words)} words in common"
+        notes["shared_rare_words"] = notes["rarest_shared_word"] = f"{len(shared_words)} words in common{via}"
     notes["gram_cosine"] = f"word-form overlap {values['gram_cosine']:.2f}{via}"
     notes["cross_language_text_cosine"] = notes["text_cosine"]
     if shared_names:
