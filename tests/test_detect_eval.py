@@ -16,9 +16,8 @@ from tests.eval.dataset import load_dataset
 from tests.eval.metrics import FoundFigure, detection_score, figure_score, grouping_score, score_decisions
 from tests.eval.run import TARGETS, on_beat, run_scan
 
-# Dev on-beat F1 with the committed model (0.899 on the dev split with grouping_g..j), rounded down; the
-# model of 150 trees before it scored 0.849 on the same dev split.
-GROUPING_F1_FLOOR = 0.89
+# Dev on-beat F1 with the committed model (0.862 on the dev split with grouping_g..l), rounded down.
+GROUPING_F1_FLOOR = 0.86
 
 
 def test_labelled_set_meets_its_own_requirements() -> None:
