@@ -108,3 +108,13 @@ def test_a_spanish_word_says_its_kind_only_through_the_kinds_own_english_words()
     assert "arrest" in kinds_of("Cinco detenidos por contrabando en Cúcuta", "es")
     assert "arrest" not in kinds_of("One person in three lacks health care in Cucuta", "en")
     assert "strike" not in kinds_of("Trucks stop at the Cucuta bridge for customs checks", "en")
+
+
+def test_a_worker_loads_the_kinds_of_event_at_start_up() -> None:
+    """`warm_up` runs before a worker freezes its long-lived objects: the index is built then, not on the
+    first entry of the first poll."""
+    from stories.grouping import warm_up
+
+    kind_index.cache_clear()
+    warm_up()
+    assert kind_index.cache_info().currsize == 1

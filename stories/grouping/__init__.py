@@ -7,17 +7,20 @@ from __future__ import annotations
 
 
 def warm_up() -> bool:
-    """Load the model, the IDF table and the bridge lexicon now (a worker does it at start-up, before it
-    freezes its long-lived objects) rather than on the first entry that needs them. Returns whether the
-    EN↔ES bridge is available; without it, cross-language folding runs in reduced mode (names, figures and
-    word forms the two languages share)."""
+    """Load the model, the IDF table, the bridge lexicon and the kinds of event now (a worker does it at
+    start-up, before it freezes its long-lived objects) rather than on the first entry that needs them.
+    Returns whether the EN↔ES bridge is available; without it, cross-language folding runs in reduced mode
+    (names, figures and word forms the two languages share)."""
     from stories.grouping.bridge import bridge_available
+    from stories.grouping.event_kinds import kind_index
     from stories.grouping.model import load_model
     from stories.grouping.terms import idf_table
 
     load_model()
     idf_table()
-    return bridge_available()
+    available = bridge_available()
+    kind_index()  # after the lexicon: its Spanish words go through the bridge
+    return available
 
 
 REDUCED_MODE = (
