@@ -245,6 +245,16 @@ def newsroom_on(engine: AsyncEngine) -> Newsroom:
     return Newsroom(session_factory(engine), Clock(START))
 
 
+async def alerted_in_slack(engine: AsyncEngine, poster: SlackPoster) -> tuple[Newsroom, int, DeliverySender]:
+    """Where most of these stories start: Reuters's English report alerted in the Slack channel."""
+    newsroom = newsroom_on(engine)
+    await newsroom.channel("slack", SLACK_CHANNEL)
+    story_id = await newsroom.new_story(Report("Reuters", "en"))
+    sender = sender_for(newsroom, "slack", poster)
+    await sender.drain()
+    return newsroom, story_id, sender
+
+
 def shown(message: dict[str, Any]) -> str:
     """Everything a Slack reader sees of a message: its text and blocks."""
     return json.dumps([message.get("text"), message.get("blocks")], ensure_ascii=False)
@@ -256,11 +266,7 @@ def shown(message: dict[str, Any]) -> str:
 async def test_an_english_alert_is_edited_when_the_spanish_report_joins(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
-    newsroom = newsroom_on(sqlite_engine)
-    await newsroom.channel("slack", SLACK_CHANNEL)
-    story_id = await newsroom.new_story(Report("Reuters", "en"))
-    sender = sender_for(newsroom, "slack", slack_poster)
-    await sender.drain()
+    newsroom, story_id, sender = await alerted_in_slack(sqlite_engine, slack_poster)
     [alert] = slack.top_level(SLACK_CHANNEL)
     assert "sources:" not in shown(alert)
 
@@ -348,11 +354,7 @@ async def test_joins_within_a_minute_are_one_edit_and_the_next_waits_out_the_min
 async def test_an_edit_waiting_out_its_minute_holds_up_no_new_alert(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
-    newsroom = newsroom_on(sqlite_engine)
-    await newsroom.channel("slack", SLACK_CHANNEL)
-    story_id = await newsroom.new_story(Report("Reuters", "en"))
-    sender = sender_for(newsroom, "slack", slack_poster)
-    await sender.drain()
+    newsroom, story_id, sender = await alerted_in_slack(sqlite_engine, slack_poster)
     await newsroom.join(story_id, Report("AFP", "en"))
     await sender.drain()
     await newsroom.join(story_id, EFE)  # its edit is due a minute after the first
@@ -377,11 +379,7 @@ async def test_an_outlet_in_a_language_it_had_not_told_the_story_in_edits(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
     """Reuters (en) and EFE (es) told it; Reuters's Spanish service is a new source line, so an edit."""
-    newsroom = newsroom_on(sqlite_engine)
-    await newsroom.channel("slack", SLACK_CHANNEL)
-    story_id = await newsroom.new_story(Report("Reuters", "en"))
-    sender = sender_for(newsroom, "slack", slack_poster)
-    await sender.drain()
+    newsroom, story_id, sender = await alerted_in_slack(sqlite_engine, slack_poster)
     await newsroom.join(story_id, EFE)
     await sender.drain()
     newsroom.clock.now += timedelta(minutes=2)
@@ -392,11 +390,7 @@ async def test_an_outlet_in_a_language_it_had_not_told_the_story_in_edits(
 async def test_a_failed_edit_is_dead_after_one_attempt_and_never_reposts(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
-    newsroom = newsroom_on(sqlite_engine)
-    await newsroom.channel("slack", SLACK_CHANNEL)
-    story_id = await newsroom.new_story(Report("Reuters", "en"))
-    sender = sender_for(newsroom, "slack", slack_poster)
-    await sender.drain()
+    newsroom, story_id, sender = await alerted_in_slack(sqlite_engine, slack_poster)
     slack.messages[SLACK_CHANNEL].clear()  # someone deleted the alert
 
     await newsroom.join(story_id, EFE)
@@ -431,11 +425,7 @@ async def test_an_edit_whose_first_alert_died_is_dropped(
 async def test_an_edit_cannot_ping_on_slack(
     slack: FakeSlack, slack_poster: SlackPoster, sqlite_engine: AsyncEngine
 ) -> None:
-    newsroom = newsroom_on(sqlite_engine)
-    await newsroom.channel("slack", SLACK_CHANNEL)
-    story_id = await newsroom.new_story(Report("Reuters", "en"))
-    sender = sender_for(newsroom, "slack", slack_poster)
-    await sender.drain()
+    newsroom, story_id, sender = await alerted_in_slack(sqlite_engine, slack_poster)
     await newsroom.join(story_id, Report("<!everyone> Wire <@U123> @everyone", "es", title="<!here> alerta"))
     await sender.drain()
     [call] = slack.calls_to("chat.update")
