@@ -16,8 +16,10 @@ from tests.eval.dataset import load_dataset
 from tests.eval.metrics import FoundFigure, detection_score, figure_score, grouping_score, score_decisions
 from tests.eval.run import TARGETS, on_beat, run_scan
 
-# Dev on-beat F1 with the committed model (0.862 on the dev split with grouping_g..l), rounded down.
-GROUPING_F1_FLOOR = 0.86
+# Dev on-beat F1 with the committed model (0.794 on the dev split with grouping_c..o), rounded down. It was
+# 0.862 before grouping_m..o joined dev: on those three files, before they were trained on, the model of the
+# time joined traps (precision 0.93), and the threshold refitted with them is higher.
+GROUPING_F1_FLOOR = 0.79
 
 
 def test_labelled_set_meets_its_own_requirements() -> None:
@@ -30,9 +32,9 @@ def test_labelled_set_meets_its_own_requirements() -> None:
     assert {"curly-copy", "republication", "translation", "update"} <= kinds
     assert {"venezuela-oil", "essequibo", "brazil-border", "us-mexico-border", "darien", "football",
             "business", "colombia-only"} <= kinds  # fmt: skip
-    # Most on-beat stories carry figures; stories with none (an event, a bridge opening) are labelled too.
+    # Most on-beat entries carry figures; stories with none (an event, a bridge opening) are labelled too.
     on_beat = [item for item in items if item.relevant]
-    assert sum(bool(item.figures) for item in on_beat) >= 0.7 * len(on_beat)
+    assert sum(bool(item.figures) for item in on_beat) >= 0.6 * len(on_beat)
     assert sum(not item.figures for item in on_beat) >= 20
     assert {"dev", "test"} == {item.split for item in items}
 
