@@ -318,18 +318,14 @@ async def test_a_vaguer_rewrite_is_a_duplicate_not_an_update(
     engine: AsyncEngine, pipeline: StoryPipeline
 ) -> None:
     events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
-    # A rewrite that keeps the lead's facts and words: what this checks is the figure rule. (A looser one,
-    # "Hundreds of Venezuelan soldiers defect" with the troops "slipping across", gets 0.86 from the model
-    # refitted on grouping_c..o, under its threshold of 0.89: one of the rewrites the stricter threshold
-    # leaves apart.)
     vaguer = (
-        "More than 300 members of Venezuela's armed forces have deserted and crossed the border into "
-        "Colombia since Saturday, Migration Colombia said on Tuesday, as pressure mounts on Nicolas Maduro."
+        "More than 300 members of Venezuela's armed forces have slipped across the border into Colombia "
+        "since Saturday, Migration Colombia said on Tuesday, as pressure mounts on Nicolas Maduro."
     )
     rewrite = entry(
         "b1",
         "wire",
-        "Hundreds of Venezuelan army deserters cross into Colombia since Saturday",
+        "Hundreds of Venezuelan soldiers defect",
         vaguer,
         published=PUBLISHED + timedelta(hours=2),
     )
