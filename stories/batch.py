@@ -133,12 +133,35 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     return found
 
 
-async def load_story_states(session: AsyncSession, found: Candidates) -> dict[int, StoryState]:
+def compared_stories(found: Candidates, fresh: list[Prepared]) -> set[int]:
+    """The stored stories some entry of the batch may compare with: each entry's `MAX_FACT_CANDIDATES` stored
+    stories sharing the most lookup keys (a stored story outside them is outside `Batch._same_story`'s ranking
+    too: stories the batch creates only push it down), and every story holding one of its agency guids."""
+    wanted: set[int] = set()
+    for item in fresh:
+        shared: Counter[int] = Counter()
+        for key in (*item.print.figure_keys, *item.name_lookup):
+            stories = found.figure_stories.get(key)
+            if stories:
+                shared.update(stories)
+        wanted.update(story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES))
+        for key in item.guid_lookup:
+            wanted.update(found.figure_stories.get(key, ()))
+    return wanted
+
+
+async def load_story_states(
+    session: AsyncSession, found: Candidates, fresh: list[Prepared]
+) -> dict[int, StoryState]:
     """The candidate stories, with what matching compares: their facts and their members' facts."""
     story_ids: set[int] = set(found.by_link.values()) | set(found.by_guid.values())
     story_ids |= set(found.by_hash.values())
     story_ids |= {story_id for hits in found.band_entries.values() for story_id, _ in hits}
-    story_ids |= {story_id for ids in found.figure_stories.values() for story_id in ids}
+    # A copy's story gets this batch's entries in its index too, so it may rise into another entry's
+    # candidates: its members are loaded if the store found it by a key as well.
+    keyed = {story_id for ids in found.figure_stories.values() for story_id in ids}
+    by_facts = compared_stories(found, fresh) | (story_ids & keyed)
+    story_ids |= by_facts
     rows = await stories_repo.load_stories(session, story_ids)
     first_keys = await stories_repo.entry_keys(
         session, [row.first_entry_id for row in rows.values() if row.first_entry_id is not None]
@@ -154,7 +177,6 @@ async def load_story_states(session: AsyncSession, found: Candidates) -> dict[in
     revised = [story_id for story_id, row in rows.items() if (row.revision or 1) > 1]
     for story_id, reported in (await stories_repo.latest_revision_times(session, revised)).items():
         states[story_id].figures_time = reported
-    by_facts = {story_id for ids in found.figure_stories.values() for story_id in ids}
     for member in await stories_repo.load_story_members(session, by_facts):
         states[member.story_id].members.append(_member_view(member))
     for state in states.values():

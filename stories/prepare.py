@@ -86,8 +86,7 @@ def prepare_entry(
     printed = fingerprint(title, body, lead, figures)
     time = cleaned.published or now
     days, updating = cluster.lead_signals(f"{title}\n{lead}")
-    relevant = detection.relevant
-    lookup = lookup_values(printed.names, title, cleaned.language) if relevant else frozenset()
+    lookup = lookup_values(printed.names, title, cleaned.language)
     # The agency guid without its version suffix, for every entry: an update under "…:2" is certain to be
     # its item's next version, on the beat or off (one key, cheap).
     base = guid_base(cleaned.guid)
@@ -102,8 +101,9 @@ def prepare_entry(
         print=printed,
         time=time,
         days=days,
-        # Only on-beat entries are found by names and words: off the beat, nobody is alerted about a missed
-        # copy, and most of a feed's entries are off the beat (with them, the pipeline ran at half the speed).
+        # Every entry is found by names and words, off the beat too: off-beat stories are searched, may come
+        # onto the beat later, and `make eval` scores every pair. It costs the pipeline about a tenth of its
+        # speed (README, known limits).
         name_keys=cluster.name_keys(lookup | guid_key, time) if lookup or guid_key else (),
         name_lookup=(
             cluster.name_keys(lookup, time, cluster.NAME_KEY_DAYS) + guid_lookup if lookup else guid_lookup
@@ -118,8 +118,8 @@ LOOKUP_TITLE_TERMS = 4  # a rewrite or translation keeps one of a headline's rar
 
 
 def lookup_values(names: frozenset[str], title: str, language: str | None) -> frozenset[str]:
-    """What the store finds an on-beat entry's candidate stories by, besides figures and its guid: the names
-    and the rarest words of the title (bridged to English, so a translation finds its original)."""
+    """What the store finds an entry's candidate stories by, besides figures and its guid: the names and the
+    rarest words of the title (bridged to English, so a translation finds its original)."""
     words = distinctive_terms(title_terms(title, language), LOOKUP_TITLE_TERMS)
     return names | {f"~{word}" for word in words}
 

@@ -1,7 +1,8 @@
 """`make eval` as a regression gate on the dev split (test is frozen and only read, never gated on).
 
 Detection must stay at its targets; story grouping at its precision target and at no less than the F1 it
-had when the same-story model was last fitted (`GROUPING_F1_FLOOR`: the target of 0.95 is not reached yet,
+had when the same-story model was last fitted (`GROUPING_F1_FLOOR` for on-beat pairs,
+`GROUPING_ALL_PAIRS_F1_FLOOR` for all: the target of 0.95 is not reached yet,
 see README's known limits), key figures at their targets. Detection alone runs in every test run; the
 whole pipeline through `bot.py scan` is the slow test.
 """
@@ -16,10 +17,13 @@ from tests.eval.dataset import load_dataset
 from tests.eval.metrics import FoundFigure, detection_score, figure_score, grouping_score, score_decisions
 from tests.eval.run import TARGETS, on_beat, run_scan
 
-# Dev on-beat F1 with the committed model (0.814 on the dev split with grouping_c..r), rounded down. It was
+# Dev on-beat F1 with the committed model (0.825 on the dev split with grouping_c..r), rounded down. It was
 # 0.862 before grouping_m..r joined dev: on grouping_m..o, before they were trained on, the model of the time
 # joined traps (precision 0.93), and the threshold refitted with them is higher (0.86 -> 0.89).
-GROUPING_F1_FLOOR = 0.81
+GROUPING_F1_FLOOR = 0.82
+# Dev F1 over every pair, off the beat too (0.791; 0.721 when only on-beat entries were looked up by names
+# and title words), rounded down.
+GROUPING_ALL_PAIRS_F1_FLOOR = 0.79
 
 
 def test_labelled_set_meets_its_own_requirements() -> None:
@@ -68,6 +72,7 @@ def test_whole_pipeline_meets_targets_on_the_labelled_set() -> None:
     assert detection.precision >= TARGETS["detection precision"], detection.false_alarms
     assert detection.recall >= TARGETS["detection recall"], detection.misses
     assert grouping.precision >= TARGETS["grouping precision"], grouping.false_alarms
+    assert grouping.f1 >= GROUPING_ALL_PAIRS_F1_FLOOR, (grouping.misses, grouping.false_alarms)
     alerted = grouping_score(items, {key: row["story_id"] for key, row in rows.items()}, on_beat)
     assert alerted.f1 >= GROUPING_F1_FLOOR, (alerted.misses, alerted.false_alarms)
     assert figures.precision >= TARGETS["figures precision"], figures.false_alarms

@@ -315,3 +315,47 @@ def test_the_same_short_guid_at_another_outlet_is_no_version_of_it(tmp_path: Pat
         tmp_path, write_feed(tmp_path, "wire", "en", [first]), write_feed(tmp_path, "local", "en", [other])
     )
     assert rows["quake"]["story_id"] != rows["bridge"]["story_id"]
+
+
+def test_an_off_beat_story_retold_by_another_outlet_is_one_story(tmp_path: Path) -> None:
+    # Off the beat too, reporters search what the bot saw: one story per event, not one per outlet. No
+    # figure in common and few words, so only the lookup by names and rare title words finds the pair.
+    agency = write_feed(tmp_path, "agency", "en", [Item(
+        "minister",
+        "Colombian president names retired general Pedro Sanchez as defence minister",
+        "President Gustavo Petro named retired air force general Pedro Sanchez as defence minister on "
+        "Monday, replacing Ivan Velasquez, the presidency said in a statement.",
+        MONDAY,
+    )])  # fmt: skip
+    local = write_feed(tmp_path, "diario", "en", [Item(
+        "sanchez-defence",
+        "Petro picks Pedro Sanchez to lead the Defence Ministry after Velasquez exit",
+        "Pedro Sanchez, a former air force commander, takes over the Defence Ministry from Ivan Velasquez, "
+        "Gustavo Petro announced in Bogota.",
+        MONDAY + timedelta(hours=4),
+    )])  # fmt: skip
+    rows = scan(tmp_path, agency, local)
+    assert rows["minister"]["relevant"] is False and rows["sanchez-defence"]["relevant"] is False
+    assert rows["sanchez-defence"]["story_id"] == rows["minister"]["story_id"]
+    assert rows["sanchez-defence"]["match"]["kind"] == "model"  # type: ignore[index]
+
+
+def test_two_off_beat_stories_naming_the_same_man_on_one_day_stay_apart(tmp_path: Path) -> None:
+    feed = write_feed(tmp_path, "wire", "en", [
+        Item(
+            "minister",
+            "Colombian president names retired general Pedro Sanchez as defence minister",
+            "President Gustavo Petro named retired air force general Pedro Sanchez as defence minister on "
+            "Monday, replacing Ivan Velasquez, the presidency said in a statement.",
+            MONDAY,
+        ),
+        Item(
+            "summit",
+            "Petro flies to Brasilia for Amazon summit with Lula",
+            "Gustavo Petro left Bogota on Monday for a summit of Amazon countries hosted by Luiz Inacio Lula "
+            "da Silva in Brasilia, where deforestation targets are on the agenda.",
+            MONDAY + timedelta(hours=3),
+        ),
+    ])  # fmt: skip
+    rows = scan(tmp_path, feed)
+    assert rows["summit"]["story_id"] != rows["minister"]["story_id"]

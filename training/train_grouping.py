@@ -76,7 +76,6 @@ class Pair:
     values: list[float]
     same: bool
     ruled_out: str | None = None  # the rule outside the model that rules the pair out, if any
-    offered: bool = True  # the bot itself would compare them (see `offered`)
 
 
 def background_documents() -> Iterator[tuple[str, str | None]]:
@@ -134,21 +133,13 @@ def prepare_all(items: list[EvalEntry]) -> list[Prepared]:
 
 def candidate_like(new: Prepared, old: Prepared) -> bool:
     """Whether the store's lookups could offer `old`'s story to `new`: a shared figure key, name, rare title
-    word or guid base (the bot looks up the last three between on-beat entries only: `offered`)."""
+    word or guid base."""
     if set(new.print.figure_keys) & set(old.print.figure_keys):
         return True
     a, b = story_view(new), story_view(old)
     if a.names & b.names or (a.guid_base and a.guid_base == b.guid_base):
         return True
     return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TERMS)) & set(b.headline_terms))
-
-
-def offered(new: Prepared, old: Prepared) -> bool:
-    """Whether the bot compares the pair: names and words are stored and looked up for on-beat entries only
-    (`stories.prepare.lookup_values`), figure keys and guid bases for all."""
-    both_on_beat = new.detection.relevant and old.detection.relevant
-    same_item = bool(set(new.guid_lookup) & set(old.guid_lookup))
-    return both_on_beat or same_item or bool(set(new.print.figure_keys) & set(old.print.figure_keys))
 
 
 def make_pairs(items: list[EvalEntry]) -> list[Pair]:
@@ -160,10 +151,7 @@ def make_pairs(items: list[EvalEntry]) -> list[Pair]:
         (new, pnew), (old, pold) = ((a, pa), (b, pb)) if pa.time >= pb.time else ((b, pb), (a, pa))
         if candidate_like(pnew, pold):
             evidence = compare(story_view(pnew), story_view(pold))
-            pairs.append(
-                Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out,
-                     offered(pnew, pold))
-            )  # fmt: skip
+            pairs.append(Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out))
     return pairs
 
 
@@ -188,7 +176,7 @@ def cluster_with(
     the earlier entry it matches best, when that probability reaches `threshold`; else it starts one."""
     scores: dict[str, list[tuple[float, str]]] = {}
     for pair, probability in zip(pairs, probabilities, strict=True):
-        if pair.offered and not pair.ruled_out:
+        if not pair.ruled_out:
             scores.setdefault(pair.new.id, []).append((float(probability), pair.old.id))
     story: dict[str, int] = {}
     for item in sorted(items, key=lambda entry: entry.published):
