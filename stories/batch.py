@@ -331,7 +331,7 @@ class Batch:
                 overlap = cosine(mine.text_vector, other.text_vector)
                 if overlap < MIN_TEXT_COSINE:
                     continue
-                pair = compare(mine, other, text_cosine=overlap)
+                pair = compare(mine, other, text_cosine=overlap, stop_if_ruled_out=True)
                 if pair.ruled_out is not None:
                     continue
                 probability = model.probability(pair.values)

@@ -281,6 +281,12 @@ def test_other_days_and_no_figure_in_common_rule_out_a_pair_unless_a_count_moved
     # An update names a later day too, but says its count moved ("up from"): the model decides.
     rising = view(1, 30, 35_000, updating=True)
     assert compare(rising, monday).ruled_out is None  # type: ignore[arg-type]
+    # The bot stops at the rule: the same verdict, without the features the model would have needed.
+    for new in (view(1, 30, 29_800), view(1, 3, 29_800), rising):
+        full = compare(new, monday)  # type: ignore[arg-type]
+        quick = compare(new, monday, stop_if_ruled_out=True)  # type: ignore[arg-type]
+        assert quick.ruled_out == full.ruled_out
+        assert quick.values == ([] if full.ruled_out else full.values)
 
 
 def test_an_agency_update_is_found_by_its_guid_off_the_beat_too(tmp_path: Path) -> None:
