@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from stories.grouping.features import FEATURES
 from stories.grouping.model import SameStoryModel
-from training.train_grouping import export_trees
+from tests.eval.dataset import EvalEntry
+from training.train_grouping import (
+    THRESHOLDS,
+    Pair,
+    cluster_with,
+    clustering_scores,
+    export_trees,
+    pick_threshold,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +52,32 @@ def test_exported_trees_give_scikit_learns_probabilities() -> None:
     roots = sum(tree[0][4] for tree in model.trees)
     walked = [model.baseline + roots + sum(model.contributions(list(row))) for row in x]
     assert all(abs(model.log_odds(list(row)) - value) < 1e-9 for row, value in zip(x, walked, strict=True))
+
+
+def _entry(key: str, story: str, hour: int) -> EvalEntry:
+    return EvalEntry(key, "wire-en", "en", 1, story, True, "original", key, "", (),
+                     datetime(2026, 5, 4, hour, tzinfo=UTC))  # fmt: skip
+
+
+def test_the_replay_joins_the_bots_shortcuts_first_and_scores_pairs_by_cluster_sizes() -> None:
+    # a, b, c are one story; d another. The model is unsure of c (0.5) and sure of d (0.95), but c is an
+    # agency's next version of a: the bot joins it by guid before asking the model.
+    a, b, c, d = (_entry("a", "s1", 1), _entry("b", "s1", 2), _entry("c", "s1", 3), _entry("d", "s2", 4))
+    items = [a, b, c, d]
+    pairs = [Pair(b, a, [], True), Pair(c, a, [], True, certain=True), Pair(d, b, [], False)]
+    stories = cluster_with(items, pairs, np.array([0.92, 0.5, 0.95]), 0.9)
+    assert stories["c"] == stories["a"] == stories["b"] == stories["d"]
+    precision, recall = clustering_scores(items, stories)
+    # 6 pairs joined, 3 of them right: every pair of a, b, c.
+    assert (precision, recall) == (0.5, 1.0)
+    stories = cluster_with(items, pairs, np.array([0.92, 0.5, 0.95]), 0.96)
+    assert stories["c"] == stories["a"] != stories["b"]
+    assert clustering_scores(items, stories) == (1.0, 1 / 3)
+
+
+def test_the_threshold_is_read_off_the_mean_of_the_precision_curves() -> None:
+    low, high = np.full(len(THRESHOLDS), 0.9), np.full(len(THRESHOLDS), 0.9)
+    low[THRESHOLDS >= 0.6] = 0.99  # one set of dealings reaches the target from 0.6 ...
+    high[THRESHOLDS >= 0.8] = 0.99  # ... another only from 0.8: neither alone decides
+    assert pick_threshold([low]) == 0.6
+    assert pick_threshold([low, high]) == 0.8

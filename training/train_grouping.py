@@ -13,9 +13,11 @@ IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`), and write the mo
    model learns from every candidate-like pair (off-beat ones too: more examples of what a rewrite looks
    like), but the threshold is chosen on the decision the bot makes, on the pairs it compares, not on lone
    pairs: dev entries are replayed in publication order, each joining the story whose member it matches best
-   (`cluster_with`) with the out-of-fold probabilities (5 folds grouped by story, so no probability comes
-   from a model that saw the pair; averaged over 5 dealings of the stories into folds), and the threshold is
-   the lowest whose pairwise precision of the resulting stories is at least `TARGET_PRECISION`.
+   (`cluster_with`; pairs the bot joins by a shortcut, exact and near copies and an agency's next version,
+   are joined first, as the bot does) with the out-of-fold probabilities (5 folds grouped by story, so no
+   probability comes from a model that saw the pair; averaged over 5 dealings of the stories into folds),
+   and the threshold is the lowest whose pairwise precision of the resulting stories, averaged over the
+   curves of 5 such sets of dealings, is at least `TARGET_PRECISION`.
 4. The same pairs of the frozen test split are scored once for the card; nothing here looks at them to fit.
 """
 
@@ -42,6 +44,7 @@ from config.settings import DEFAULT_TOPICS_FILE
 from stories import cluster
 from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
+from stories.fingerprint import similarity
 from stories.grouping import terms
 from stories.grouping.features import FEATURES, RULED_OUT_NEXT_EDITION, RULED_OUT_OTHER_DAY, compare
 from stories.grouping.model import LEAF, MODEL_FILE, SameStoryModel
@@ -56,6 +59,7 @@ CARD_FILE = ROOT / "stories" / "grouping" / "MODEL_CARD.md"
 TARGET_PRECISION = 0.98
 FOLDS = 5
 REPEATS = 5
+CURVES = 5  # sets of `REPEATS` dealings whose precision curves are averaged (`pick_threshold`)
 # Chosen on dev by what the bot is for, the replay's on-beat F1 at TARGET_PRECISION: on 1,641 dev entries
 # 0.853 with 150 trees, 0.817 with 300 and 0.828 with 450. More trees give better probabilities (Brier
 # 0.0428, 0.0383, 0.0375), but the threshold that keeps precision then climbs (0.86, 0.93, 0.94) and recall
@@ -76,6 +80,7 @@ class Pair:
     values: list[float]
     same: bool
     ruled_out: str | None = None  # the rule outside the model that rules the pair out, if any
+    certain: bool = False  # the bot joins the pair before the model is asked (`certain`)
 
 
 def background_documents() -> Iterator[tuple[str, str | None]]:
@@ -142,6 +147,17 @@ def candidate_like(new: Prepared, old: Prepared) -> bool:
     return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TERMS)) & set(b.headline_terms))
 
 
+def certain(new: Prepared, old: Prepared) -> bool:
+    """Whether the bot joins the pair by a shortcut, before the model: the same text, the agency's next
+    version of the item (same guid but for its version suffix, same site), or a near copy (MinHash)."""
+    if new.print.text_hash == old.print.text_hash:
+        return True
+    a, b = story_view(new), story_view(old)
+    if a.guid_base and a.guid_base == b.guid_base and a.agency == b.agency:
+        return True
+    return similarity(new.print.signature, old.print.signature) >= cluster.NEAR_DUPLICATE_SIMILARITY
+
+
 def make_pairs(items: list[EvalEntry]) -> list[Pair]:
     prepared = prepare_all(items)
     pairs: list[Pair] = []
@@ -151,7 +167,10 @@ def make_pairs(items: list[EvalEntry]) -> list[Pair]:
         (new, pnew), (old, pold) = ((a, pa), (b, pb)) if pa.time >= pb.time else ((b, pb), (a, pa))
         if candidate_like(pnew, pold):
             evidence = compare(story_view(pnew), story_view(pold))
-            pairs.append(Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out))
+            pairs.append(
+                Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out,
+                     certain(pnew, pold))
+            )  # fmt: skip
     return pairs
 
 
@@ -173,10 +192,13 @@ def cluster_with(
     items: list[EvalEntry], pairs: list[Pair], probabilities: np.ndarray, threshold: float
 ) -> dict[str, int]:
     """The stories the bot's rule makes of `items`: in publication order, an entry joins the story holding
-    the earlier entry it matches best, when that probability reaches `threshold`; else it starts one."""
+    the earlier entry it matches best, when that probability reaches `threshold`; else it starts one. A pair
+    the bot joins by a shortcut (`certain`) counts as probability 1, as the bot decides it first."""
     scores: dict[str, list[tuple[float, str]]] = {}
     for pair, probability in zip(pairs, probabilities, strict=True):
-        if not pair.ruled_out:
+        if pair.certain:
+            scores.setdefault(pair.new.id, []).append((2.0, pair.old.id))
+        elif not pair.ruled_out:
             scores.setdefault(pair.new.id, []).append((float(probability), pair.old.id))
     story: dict[str, int] = {}
     for item in sorted(items, key=lambda entry: entry.published):
@@ -186,37 +208,51 @@ def cluster_with(
 
 
 def clustering_scores(items: list[EvalEntry], predicted: dict[str, int]) -> tuple[float, float]:
-    hits = found = wanted = 0
-    for left, right in itertools.combinations(items, 2):
-        gold, same = left.story == right.story, predicted[left.id] == predicted[right.id]
-        hits += gold and same
-        found += same
-        wanted += gold
+    """Pairwise precision and recall of `predicted` stories against the gold ones, counted by cluster sizes
+    (n entries together make n(n-1)/2 pairs) instead of over every pair of entries."""
+
+    def pairs_in(sizes: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in sizes.values())
+
+    hits = pairs_in(Counter((item.story, predicted[item.id]) for item in items))
+    found = pairs_in(Counter(predicted[item.id] for item in items))
+    wanted = pairs_in(Counter(item.story for item in items))
     return (hits / found if found else 1.0), (hits / wanted if wanted else 1.0)
 
 
-def pick_threshold(items: list[EvalEntry], pairs: list[Pair], probabilities: np.ndarray) -> float:
-    """The lowest threshold whose replay reaches `TARGET_PRECISION`. On the 2,305-entry dev split the
-    precision curve flattens just under it from about 0.89 (a few traps the model is sure of stay joined), so
-    the pick moves with the dealing of stories into folds: 0.89, 0.93, 0.94, 0.89 for four seeds; the mean
-    curve of six dealings crosses 0.98 at 0.91. The shipped model uses the first dealing's pick."""
-    for threshold in np.arange(0.30, 0.96, 0.01):
-        predicted = cluster_with(items, pairs, probabilities, float(threshold))
-        if clustering_scores(items, predicted)[0] >= TARGET_PRECISION:
-            return round(float(threshold), 2)
-    return 0.95
+THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.01), 2)
 
 
-def out_of_fold_probabilities(x: np.ndarray, y: np.ndarray, stories: np.ndarray) -> np.ndarray:
+def precision_curve(items: list[EvalEntry], pairs: list[Pair], probabilities: np.ndarray) -> np.ndarray:
+    """The replay's pairwise precision at each of `THRESHOLDS`."""
+    return np.array(
+        [clustering_scores(items, cluster_with(items, pairs, probabilities, float(t)))[0] for t in THRESHOLDS]
+    )
+
+
+def pick_threshold(curves: list[np.ndarray]) -> float:
+    """The lowest threshold whose replay precision, averaged over the curves of `CURVES` sets of dealings,
+    reaches `TARGET_PRECISION`. One curve alone is decided by a handful of traps the model is sure of: on the
+    2,305-entry dev split its pick moved 0.89-0.94 with the dealing of stories into folds; on 2,671 entries
+    the five shipped sets pick 0.90, 0.91, 0.90, 0.90 and 0.92, and their mean curve 0.90 (0.976 at 0.89,
+    0.981 at 0.90)."""
+    mean = np.mean(curves, axis=0)
+    reached = np.flatnonzero(mean >= TARGET_PRECISION)
+    return float(THRESHOLDS[reached[0]]) if reached.size else float(THRESHOLDS[-1])
+
+
+def out_of_fold_probabilities(
+    x: np.ndarray, y: np.ndarray, stories: np.ndarray, dealing_set: int = 0
+) -> np.ndarray:
     """Each pair's probability from models that never saw its story, averaged over `REPEATS` ways of dealing
-    the stories into `FOLDS` folds. With one dealing, the chosen threshold went from 0.79 to 0.92 when one
-    dev file of 111 entries was added: a handful of confident wrong joins decide it, and which fold a
-    lookalike story lands in decides those."""
+    the stories into `FOLDS` folds (`dealing_set` picks which ways). With one dealing, the chosen threshold
+    went from 0.79 to 0.92 when one dev file of 111 entries was added: a handful of confident wrong joins
+    decide it, and which fold a lookalike story lands in decides those."""
     names = np.unique(stories)
     index = np.searchsorted(names, stories)
     total = np.zeros(len(y))
     for repeat in range(REPEATS):
-        fold_of = np.random.default_rng(repeat).permutation(len(names)) % FOLDS
+        fold_of = np.random.default_rng(dealing_set * REPEATS + repeat).permutation(len(names)) % FOLDS
         folds = fold_of[index]
         for fold in range(FOLDS):
             held = folds == fold
@@ -292,7 +328,11 @@ def main() -> int:
     y = np.array([pair.same for pair in train])
     groups = np.array([pair.old.story for pair in train])
     out_of_fold = out_of_fold_probabilities(x, y, groups)
-    threshold = pick_threshold(dev, train, out_of_fold)
+    curves = [precision_curve(dev, train, out_of_fold)] + [
+        precision_curve(dev, train, out_of_fold_probabilities(x, y, groups, dealing_set))
+        for dealing_set in range(1, CURVES)
+    ]
+    threshold = pick_threshold(curves)
     fitted = fit(x, y)
     dev_p, dev_r = clustering_scores(dev, cluster_with(dev, train, out_of_fold, threshold))
     brier = float(np.mean((out_of_fold - y) ** 2))
@@ -371,13 +411,14 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
 - **Model**: {data["kind"]}, {len(data["features"])} features (`stories/grouping/features.py`); no library at
   run time (`stories/grouping/model.py` compiles the exported trees into one expression).
 - **Threshold {data["threshold"]}**: the lowest for which the stories made of the dev split (replayed in
-  publication order, out-of-fold probabilities averaged over {REPEATS} dealings of the stories into {FOLDS}
-  folds) have pairwise precision ≥ {TARGET_PRECISION}.
+  publication order, copies and an agency's next versions joined first as the bot does, out-of-fold
+  probabilities averaged over {REPEATS} dealings of the stories into {FOLDS} folds) have pairwise precision
+  ≥ {TARGET_PRECISION}, averaged over {CURVES} such sets of dealings.
 - **Data**: the dev split of `tests/eval/data/` ({training["dev_entries"]} entries; split by story, test
   frozen): {training["pairs"]} candidate pairs within the matching window, {training["same_story_pairs"]}
   of them the same story. IDF over {training["idf_documents"]} documents (real leo2166 headlines, the real
   outlet feeds of the corpus, dev).
-- **Scores of that replay** (model decisions only, without the copy shortcuts `make eval` adds): dev
+- **Scores of that replay** (first set of dealings): dev
   out-of-fold precision {dev["precision"]}, recall {dev["recall"]} (pair Brier score {dev["pair_brier"]});
   test precision {test["precision"]}, recall {test["recall"]} ({test["pairs"]} candidate pairs).
 - **Rules outside the model**: two reports published the same date that name only different days of the
