@@ -1,7 +1,8 @@
 """Story grouping by the same-story model (`stories.grouping`), end to end through `bot.py scan --json`: the
 four kinds of copy that the hand-weighted score missed (another outlet's rewrite, the agency's translation
-both ways, an agency UPDATE under a versioned guid, a story with no figures told by two outlets), and two
-different stories of one town and day that must stay apart. The copy is fictional, written for these tests.
+both ways, an agency UPDATE under a versioned guid, a story with no figures told by two outlets), a rewrite
+off the beat, and two different stories of one day and place (or man) that must stay apart, on the beat and
+off it. The copy is fictional, written for these tests.
 """
 
 from __future__ import annotations
@@ -64,26 +65,59 @@ def scan(directory: Path, *feeds: Path) -> dict[str, dict[str, object]]:
     return {str(row["link"]).rsplit("/", 1)[1]: row for row in rows}
 
 
-def test_another_outlets_rewrite_hours_later_joins_the_story(tmp_path: Path) -> None:
-    wire = write_feed(tmp_path, "wire", "en", [Item(
-        "tibu-fuel",
-        "Colombian troops seize 9,200 gallons of Venezuelan fuel near Tibu",
-        "Colombian soldiers seized 9,200 gallons of smuggled Venezuelan gasoline hidden in tanker trucks on "
-        "a dirt road outside Tibu, in Norte de Santander, the army said on Monday.",
-        MONDAY,
-    )])  # fmt: skip
-    rewrite = write_feed(tmp_path, "borderdesk", "en", [Item(
-        "contraband-gasoline",
-        "Army finds tanker trucks of contraband gasoline on back road in Catatumbo",
-        "Soldiers stopped tanker trucks carrying thousands of gallons of Venezuelan gasoline smuggled across "
-        "the border on a rural road near Tibu, Norte de Santander, the Colombian army said.",
-        MONDAY + timedelta(hours=4),
-    )])  # fmt: skip
-    rows = scan(tmp_path, wire, rewrite)
-    assert rows["contraband-gasoline"]["story_id"] == rows["tibu-fuel"]["story_id"]
-    match = rows["contraband-gasoline"]["match"]
+# Another outlet's rewrite, hours later, in other words: on the beat, and off it, where reporters search what
+# the bot saw (one story per event, not one per outlet); off the beat the pair shares no figure and few
+# words, so only the lookup by names and rare title words finds it.
+REWRITES = {
+    "on the beat": (
+        Item(
+            "tibu-fuel",
+            "Colombian troops seize 9,200 gallons of Venezuelan fuel near Tibu",
+            "Colombian soldiers seized 9,200 gallons of smuggled Venezuelan gasoline hidden in tanker trucks "
+            "on a dirt road outside Tibu, in Norte de Santander, the army said on Monday.",
+            MONDAY,
+        ),
+        Item(
+            "contraband-gasoline",
+            "Army finds tanker trucks of contraband gasoline on back road in Catatumbo",
+            "Soldiers stopped tanker trucks carrying thousands of gallons of Venezuelan gasoline smuggled "
+            "across the border on a rural road near Tibu, Norte de Santander, the Colombian army said.",
+            MONDAY + timedelta(hours=4),
+        ),
+    ),
+    "off the beat": (
+        Item(
+            "minister",
+            "Colombian president names retired general Pedro Sanchez as defence minister",
+            "President Gustavo Petro named retired air force general Pedro Sanchez as defence minister on "
+            "Monday, replacing Ivan Velasquez, the presidency said in a statement.",
+            MONDAY,
+        ),
+        Item(
+            "sanchez-defence",
+            "Petro picks Pedro Sanchez to lead the Defence Ministry after Velasquez exit",
+            "Pedro Sanchez, a former air force commander, takes over the Defence Ministry from Ivan "
+            "Velasquez, Gustavo Petro announced in Bogota.",
+            MONDAY + timedelta(hours=4),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("beat", sorted(REWRITES))
+def test_another_outlets_rewrite_hours_later_joins_the_story(tmp_path: Path, beat: str) -> None:
+    original, rewritten = REWRITES[beat]
+    rows = scan(
+        tmp_path,
+        write_feed(tmp_path, "wire", "en", [original]),
+        write_feed(tmp_path, "borderdesk", "en", [rewritten]),
+    )
+    first, second = rows[original.slug], rows[rewritten.slug]
+    assert first["relevant"] is second["relevant"] is (beat == "on the beat")
+    assert second["story_id"] == first["story_id"]
+    match = second["match"]
     assert isinstance(match, dict) and match["kind"] == "model" and match["evidence"]
-    assert rows["tibu-fuel"]["match"] is None  # the first report started the story
+    assert first["match"] is None  # the first report started the story
 
 
 @pytest.mark.parametrize("first_language", ["en", "es"])
@@ -165,8 +199,10 @@ def test_a_story_with_no_figures_told_by_two_outlets_is_one_story(tmp_path: Path
     assert not rows["urena-noche"]["figures"]
 
 
-def test_two_stories_of_one_town_and_day_stay_apart(tmp_path: Path) -> None:
-    feed = write_feed(tmp_path, "wire", "en", [
+# Two different stories of one day that share a place or a man: on the beat, and off it, where every entry is
+# now looked up by names too.
+APART = {
+    "one town on the beat": (
         Item(
             "cucuta-bridge",
             "Simon Bolivar bridge in Cucuta reopens to cars after repairs",
@@ -181,9 +217,25 @@ def test_two_stories_of_one_town_and_day_stay_apart(tmp_path: Path) -> None:
             "Simon Bolivar bridge, and arrested three men, officials said on Monday.",
             MONDAY + timedelta(hours=3),
         ),
-    ])  # fmt: skip
-    rows = scan(tmp_path, feed)
-    assert rows["cucuta-bridge"]["story_id"] != rows["cucuta-cocaine"]["story_id"]
+    ),
+    "one man off the beat": (
+        REWRITES["off the beat"][0],
+        Item(
+            "summit",
+            "Petro flies to Brasilia for Amazon summit with Lula",
+            "Gustavo Petro left Bogota on Monday for a summit of Amazon countries hosted by Luiz Inacio Lula "
+            "da Silva in Brasilia, where deforestation targets are on the agenda.",
+            MONDAY + timedelta(hours=3),
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(APART))
+def test_two_stories_of_one_day_and_place_or_man_stay_apart(tmp_path: Path, case: str) -> None:
+    first, second = APART[case]
+    rows = scan(tmp_path, write_feed(tmp_path, "wire", "en", [first, second]))
+    assert rows[first.slug]["story_id"] != rows[second.slug]["story_id"]
 
 
 def test_guid_base_strips_only_an_agencys_version_suffix() -> None:
@@ -321,47 +373,3 @@ def test_the_same_short_guid_at_another_outlet_is_no_version_of_it(tmp_path: Pat
         tmp_path, write_feed(tmp_path, "wire", "en", [first]), write_feed(tmp_path, "local", "en", [other])
     )
     assert rows["quake"]["story_id"] != rows["bridge"]["story_id"]
-
-
-def test_an_off_beat_story_retold_by_another_outlet_is_one_story(tmp_path: Path) -> None:
-    # Off the beat too, reporters search what the bot saw: one story per event, not one per outlet. No
-    # figure in common and few words, so only the lookup by names and rare title words finds the pair.
-    agency = write_feed(tmp_path, "agency", "en", [Item(
-        "minister",
-        "Colombian president names retired general Pedro Sanchez as defence minister",
-        "President Gustavo Petro named retired air force general Pedro Sanchez as defence minister on "
-        "Monday, replacing Ivan Velasquez, the presidency said in a statement.",
-        MONDAY,
-    )])  # fmt: skip
-    local = write_feed(tmp_path, "diario", "en", [Item(
-        "sanchez-defence",
-        "Petro picks Pedro Sanchez to lead the Defence Ministry after Velasquez exit",
-        "Pedro Sanchez, a former air force commander, takes over the Defence Ministry from Ivan Velasquez, "
-        "Gustavo Petro announced in Bogota.",
-        MONDAY + timedelta(hours=4),
-    )])  # fmt: skip
-    rows = scan(tmp_path, agency, local)
-    assert rows["minister"]["relevant"] is False and rows["sanchez-defence"]["relevant"] is False
-    assert rows["sanchez-defence"]["story_id"] == rows["minister"]["story_id"]
-    assert rows["sanchez-defence"]["match"]["kind"] == "model"  # type: ignore[index]
-
-
-def test_two_off_beat_stories_naming_the_same_man_on_one_day_stay_apart(tmp_path: Path) -> None:
-    feed = write_feed(tmp_path, "wire", "en", [
-        Item(
-            "minister",
-            "Colombian president names retired general Pedro Sanchez as defence minister",
-            "President Gustavo Petro named retired air force general Pedro Sanchez as defence minister on "
-            "Monday, replacing Ivan Velasquez, the presidency said in a statement.",
-            MONDAY,
-        ),
-        Item(
-            "summit",
-            "Petro flies to Brasilia for Amazon summit with Lula",
-            "Gustavo Petro left Bogota on Monday for a summit of Amazon countries hosted by Luiz Inacio Lula "
-            "da Silva in Brasilia, where deforestation targets are on the agenda.",
-            MONDAY + timedelta(hours=3),
-        ),
-    ])  # fmt: skip
-    rows = scan(tmp_path, feed)
-    assert rows["summit"]["story_id"] != rows["minister"]["story_id"]
