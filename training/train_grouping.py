@@ -193,7 +193,7 @@ def cluster_with(
 ) -> dict[str, int]:
     """The stories the bot's rule makes of `items`: in publication order, an entry joins the story holding
     the earlier entry it matches best, when that probability reaches `threshold`; else it starts one. A pair
-    the bot joins by a shortcut (`certain`) counts as probability 1, as the bot decides it first."""
+    the bot joins by a shortcut (`certain`) ranks above every probability, as the bot decides it first."""
     scores: dict[str, list[tuple[float, str]]] = {}
     for pair, probability in zip(pairs, probabilities, strict=True):
         if pair.certain:
