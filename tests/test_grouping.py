@@ -95,9 +95,9 @@ REWRITES = {
         ),
         Item(
             "sanchez-defence",
-            "Petro picks Pedro Sanchez to lead the Defence Ministry after Velasquez exit",
-            "Pedro Sanchez, a former air force commander, takes over the Defence Ministry from Ivan "
-            "Velasquez, Gustavo Petro announced in Bogota.",
+            "Petro taps former air force commander Pedro Sanchez for Defence Ministry",
+            "Retired general Pedro Sanchez will replace Ivan Velasquez as Colombia's defence minister, "
+            "President Gustavo Petro said on Monday.",
             MONDAY + timedelta(hours=4),
         ),
     ),
