@@ -102,8 +102,8 @@ def prepare_entry(
         time=time,
         days=days,
         # Every entry is found by names and words, off the beat too: off-beat stories are searched, may come
-        # onto the beat later, and `make eval` scores every pair. It costs the pipeline about a seventh of its
-        # speed (README, known limits).
+        # onto the beat later, and `make eval` scores every pair. It costs the pipeline a tenth to a seventh
+        # of its speed (README, known limits).
         name_keys=cluster.name_keys(lookup | guid_key, time) if lookup or guid_key else (),
         name_lookup=(
             cluster.name_keys(lookup, time, cluster.NAME_KEY_DAYS) + guid_lookup if lookup else guid_lookup
