@@ -133,7 +133,7 @@ class SearchCommands(CommandFamily):
     async def _latest(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         count, topic = DEFAULT_RESULTS, None
         for token in rest.split():
-            if token.isdigit():
+            if token.isascii() and token.isdigit():  # "²" is a digit to str.isdigit, not to int()
                 count = int(token[:4])
                 if not 1 <= count <= MAX_RESULTS:
                     raise CommandError(

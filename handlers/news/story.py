@@ -66,7 +66,7 @@ class StoryCommands(CommandFamily):
 
     async def _story(self, rest: str, caller: Caller, channel: ChannelRef, now: datetime) -> NewsReply:
         token = rest.strip().lstrip("#")
-        if not token.isdigit() or len(token) > 18:
+        if not (token.isascii() and token.isdigit()) or len(token) > 18:  # "²" is no story number
             raise CommandError(
                 "Give the story's number, as shown in search results (#42).", example="/news story 42"
             )
