@@ -1,5 +1,7 @@
 """The shipped same-story model and IDF table are what `make train-grouping` gives on this code and data: a
-feature, the dev split or the fitting changed without a refit fails here, not silently in production."""
+feature, the dev split or the fitting changed without a refit fails here, not silently in production. And
+the pieces of the fit that are easy to get wrong: the exported trees, the replay that sets the threshold
+(the bot's shortcuts first, pairs counted by cluster sizes) and the threshold read off the mean curve."""
 
 from __future__ import annotations
 
