@@ -66,7 +66,7 @@ def member_view(member: StoryView | Prepared) -> StoryView:
     return story_view(member) if isinstance(member, Prepared) else member
 
 
-def _item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
+def item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
     """(guid without its version suffix, site): what an agency's versions of one item share. Read from the
     entry itself for an entry of this batch, so no view is built for it."""
     if isinstance(member, Prepared):
@@ -133,18 +133,25 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     return found
 
 
+def ranked_stories(item: Prepared, indexes: tuple[Candidates, ...]) -> list[int]:
+    """The `MAX_FACT_CANDIDATES` stories of these indexes sharing the most lookup keys (figures, names, words)
+    with the entry; ties keep the order in which the stories were first counted, as a stable sort would."""
+    shared: Counter[int] = Counter()  # counted in C: a place named by dozens of stories costs little
+    for index in indexes:
+        for key in (*item.print.figure_keys, *item.name_lookup):
+            stories = index.figure_stories.get(key)
+            if stories:
+                shared.update(stories)
+    return [story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES)]
+
+
 def compared_stories(found: Candidates, fresh: list[Prepared]) -> set[int]:
     """The stored stories some entry of the batch may compare with: each entry's `MAX_FACT_CANDIDATES` stored
     stories sharing the most lookup keys (a stored story outside them is outside `Batch._same_story`'s ranking
     too: stories the batch creates only push it down), and every story holding one of its agency guids."""
     wanted: set[int] = set()
     for item in fresh:
-        shared: Counter[int] = Counter()
-        for key in (*item.print.figure_keys, *item.name_lookup):
-            stories = found.figure_stories.get(key)
-            if stories:
-                shared.update(stories)
-        wanted.update(story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES))
+        wanted.update(ranked_stories(item, (found,)))
         for key in item.guid_lookup:
             wanted.update(found.figure_stories.get(key, ()))
     return wanted
@@ -288,14 +295,14 @@ class Batch:
         like a copy. The same site too: a short guid ("12345678") may recur at another outlet."""
         if not item.guid_lookup:
             return None
-        mine = _item_of(item)
+        mine = item_of(item)
         for index in (self._found, self._local):
             for key in item.guid_lookup:
                 for story_id in index.figure_stories.get(key, ()):
                     state = self._state(story_id)
                     if state is None or not cluster.within_window(item.time, state.facts.time, self._window):
                         continue
-                    if any(_item_of(member) == mine for member in state.members):
+                    if any(item_of(member) == mine for member in state.members):
                         evidence = ("same agency guid (another version)",)
                         return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
         return None
@@ -303,14 +310,7 @@ class Batch:
     def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
-        shared: Counter[int] = Counter()  # counted in C: a place named by dozens of stories costs little
-        for index in (self._found, self._local):
-            for key in (*item.print.figure_keys, *item.name_lookup):
-                stories = index.figure_stories.get(key)
-                if stories:
-                    shared.update(stories)
-        # Ties keep the order in which the stories were first counted, as a stable sort would.
-        ranked = [story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES)]
+        ranked = ranked_stories(item, (self._found, self._local))
         best: tuple[float, StoryState, StoryView] | None = None
         mine: StoryView | None = None  # worked out at the first comparison: most entries have none
         model = self._model

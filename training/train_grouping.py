@@ -42,11 +42,18 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from config.corpus import corpus_dir
 from config.settings import DEFAULT_TOPICS_FILE
 from stories import cluster
+from stories.batch import item_of
 from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
 from stories.fingerprint import similarity
 from stories.grouping import terms
-from stories.grouping.features import FEATURES, RULED_OUT_NEXT_EDITION, RULED_OUT_OTHER_DAY, compare
+from stories.grouping.features import (
+    FEATURES,
+    RULED_OUT_NEXT_EDITION,
+    RULED_OUT_OTHER_DAY,
+    compare,
+    guid_base,
+)
 from stories.grouping.model import LEAF, MODEL_FILE, SameStoryModel
 from stories.language import detect_language
 from stories.prepare import Prepared, prepare_entry, story_view
@@ -152,8 +159,7 @@ def certain(new: Prepared, old: Prepared) -> bool:
     version of the item (same guid but for its version suffix, same site), or a near copy (MinHash)."""
     if new.print.text_hash == old.print.text_hash:
         return True
-    a, b = story_view(new), story_view(old)
-    if a.guid_base and a.guid_base == b.guid_base and a.agency == b.agency:
+    if guid_base(new.entry.guid) and item_of(new) == item_of(old):
         return True
     return similarity(new.print.signature, old.print.signature) >= cluster.NEAR_DUPLICATE_SIMILARITY
 

@@ -314,13 +314,13 @@ def _figure_evidence(
     return values, notes
 
 
-def _ruled_out(new: StoryView, old: StoryView, figures_shared: float) -> str | None:
+def _ruled_out(other_day_named: bool, other_date: bool, figures_shared: float, updating: bool) -> str | None:
     """The rule outside the model that rules the pair out (`RULED_OUT_*`), if any."""
-    if not (new.days and old.days) or new.days & old.days:
+    if not other_day_named:
         return None
-    if new.time.astimezone(UTC).date() == old.time.astimezone(UTC).date():
+    if not other_date:
         return RULED_OUT_OTHER_DAY
-    if not figures_shared and not new.updating:
+    if not figures_shared and not updating:
         return RULED_OUT_NEXT_EDITION
     return None
 
@@ -338,7 +338,9 @@ def compare(
     the cosine of their text vectors, when the caller has it already. `stop_if_ruled_out`: a pair a rule
     rules out comes back without values (the bot skips it; a third of the pipeline bench's pairs)."""
     figure_values, notes = _figure_evidence(new, old, explain)
-    ruled_out = _ruled_out(new, old, figure_values["figures_shared"])
+    other_day_named = bool(new.days and old.days and not new.days & old.days)
+    other_date = new.time.astimezone(UTC).date() != old.time.astimezone(UTC).date()
+    ruled_out = _ruled_out(other_day_named, other_date, figure_values["figures_shared"], new.updating)
     if ruled_out is not None and stop_if_ruled_out:
         return PairEvidence([], {}, ruled_out)
     cross = 1.0 if new.language and old.language and new.language != old.language else 0.0
@@ -373,10 +375,10 @@ def compare(
         "same_guid_base": float(same_guid),
         "update_cue_with_revision": float(new.updating and figure_values["figures_revised"] > 0),
         "same_day_named": float(bool(new.days & old.days)),
-        "other_day_named": float(bool(new.days and old.days and not new.days & old.days)),
+        "other_day_named": float(other_day_named),
         "same_date_named": float(bool(mine.dates & theirs.dates)),
         "other_date_named": float(bool(mine.dates and theirs.dates and not mine.dates & theirs.dates)),
-        "other_date": float(new.time.astimezone(UTC).date() != old.time.astimezone(UTC).date()),
+        "other_date": float(other_date),
         "same_topic": float(bool(new.subtopics & old.subtopics)),
         # Homepage headlines alone (no teaser) say less: the same overlap means less than between leads.
         "headline_only": float(not (new.has_lead and old.has_lead)),
