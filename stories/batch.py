@@ -311,7 +311,8 @@ class Batch:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
         ranked = ranked_stories(item, (self._found, self._local))
-        best: tuple[float, StoryState, StoryView] | None = None
+        # (best probability, mean over the compared members, story, the member matched best)
+        best: tuple[float, float, StoryState, StoryView] | None = None
         mine: StoryView | None = None  # worked out at the first comparison: most entries have none
         model = self._model
         for story_id in ranked:
@@ -325,6 +326,8 @@ class Batch:
             compared = members if len(members) <= MAX_MEMBERS_COMPARED else [
                 members[0], *members[-(MAX_MEMBERS_COMPARED - 1):]
             ]  # fmt: skip
+            top: tuple[float, StoryView] | None = None
+            total = 0.0  # a member the model is not asked about (few words in common, ruled out) counts 0
             for member in compared:
                 other = member_view(member)
                 mine = mine or story_view(item)
@@ -335,13 +338,20 @@ class Batch:
                 if pair.ruled_out is not None:
                     continue
                 probability = model.probability(pair.values)
-                if probability >= model.threshold and (best is None or probability > best[0]):
-                    best = (probability, state, other)
-        if best is None or mine is None:
+                total += probability
+                if top is None or probability > top[0]:
+                    top = (probability, other)
+            if top is not None and top[0] >= model.threshold and (best is None or top[0] > best[0]):
+                best = (top[0], total / len(compared), state, top[1])
+        # Only the story matched best is asked to agree: an entry matching one member of a story of the
+        # same running event, and not the others, starts its own story instead of chaining two.
+        if best is None or mine is None or best[1] < model.story_agreement:
             return None
-        probability, state, other = best
-        evidence = tuple(model.evidence(compare(mine, other, explain=True)))
-        return state, StoryMatch(cluster.MatchKind.MODEL, probability, evidence)
+        probability, agreement, state, other = best
+        evidence = model.evidence(compare(mine, other, explain=True))
+        if len(state.members) > 1:
+            evidence.append(f"agrees with the story's reports at {agreement:.2f}")
+        return state, StoryMatch(cluster.MatchKind.MODEL, probability, tuple(evidence))
 
     def decide(self, item: Prepared, entry_row_id: int) -> Decision:
         found = self._exact(item) or self._next_version(item) or self._near(item) or self._same_story(item)

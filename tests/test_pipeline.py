@@ -5,6 +5,7 @@ index persisted across restarts."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from config.settings import DEFAULT_TOPICS_FILE, load_settings
 from storage.db import create_engine, session_factory, upgrade_database
 from storage.models import EntryRow, FeedRow, StoryBandRow, StoryRevisionRow, StoryRow
 from stories.fingerprint import BANDS
+from stories.grouping.features import FEATURES, PairEvidence
+from stories.grouping.terms import cosine, tfidf, title_terms
 from stories.model import Entry, StoryEvent, StoryEventKind
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
@@ -421,3 +424,50 @@ async def test_two_workers_with_copies_of_a_new_story_start_one_story(
     assert events[1].story.story_id == events[0].story.story_id
     async with sessions() as session:
         assert await count(session, StoryRow) == 1
+
+
+@dataclass(frozen=True)
+class HeadlineModel:
+    """A stand-in for the same-story model: sure of a pair whose headlines overlap at `cut`, sure against
+    any other, so a test chooses which members an entry matches."""
+
+    cut: float
+    story_agreement: float
+    threshold: float = 0.9
+
+    def probability(self, values: list[float]) -> float:
+        return 0.99 if values[FEATURES.index("title_cosine")] >= self.cut else 0.01
+
+    def evidence(self, pair: PairEvidence, limit: int = 4) -> list[str]:
+        return ["headlines alike"]
+
+
+# One running event, two stories: the troops sent, then the toll. The toll's headline matches the second
+# report of the troops story (which recites the toll) and not its first.
+TROOPS = "Colombia sends troops to Catatumbo after guerrilla offensive"
+TROOPS_AND_TOLL = "Colombia sends troops to Catatumbo as guerrilla offensive toll rises"
+TOLL = "Guerrilla offensive toll rises in Catatumbo"
+
+
+@pytest.mark.parametrize("agreement", [0.0, 0.6])
+async def test_an_entry_matching_one_member_of_a_story_but_not_the_rest_starts_its_own(
+    engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch, agreement: float
+) -> None:
+    first, second, toll = (tfidf(title_terms(title, "en")) for title in (TROOPS, TROOPS_AND_TOLL, TOLL))
+    cut = (cosine(toll, first) + cosine(toll, second)) / 2
+    assert cosine(second, first) >= cut > cosine(toll, first)  # the test's premise, not the behaviour
+    monkeypatch.setattr("stories.batch.load_model", lambda: HeadlineModel(cut, agreement))
+    later = PUBLISHED + timedelta(hours=1)
+    events = await run(
+        engine, pipeline, "afp", [entry("t1", "afp", TROOPS, "Soldiers were flown in on Monday.")]
+    )
+    events += await run(engine, pipeline, "efe", [
+        entry("t2", "efe", TROOPS_AND_TOLL, "The army deployed battalions.", published=later)
+    ])  # fmt: skip
+    events += await run(engine, pipeline, "ap", [
+        entry("k1", "ap", TOLL, "Hospitals counted the dead.", published=later + timedelta(hours=1))
+    ])  # fmt: skip
+    troops = events[0].story.story_id
+    assert events[1].story.story_id == troops
+    # Without asking for agreement the toll chains onto the troops story; with it, it is a story of its own.
+    assert (events[2].story.story_id == troops) == (agreement == 0.0)

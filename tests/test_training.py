@@ -1,7 +1,8 @@
 """The shipped same-story model and IDF table are what `make train-grouping` gives on this code and data: a
 feature, the dev split or the fitting changed without a refit fails here, not silently in production. And
 the pieces of the fit that are easy to get wrong: the exported trees, the replay that sets the threshold
-(the bot's shortcuts first, pairs counted by cluster sizes) and the threshold read off the mean curve."""
+(the bot's shortcuts first, the story asked to agree as a whole, pairs counted by cluster sizes) and the
+decision read off the mean curves."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from stories.grouping.features import FEATURES
 from stories.grouping.model import SameStoryModel
 from tests.eval.dataset import EvalEntry
 from training.train_grouping import (
+    AGREEMENTS,
     THRESHOLDS,
     Pair,
     cluster_with,
     clustering_scores,
     export_trees,
-    pick_threshold,
+    pick_decision,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -77,9 +79,42 @@ def test_the_replay_joins_the_bots_shortcuts_first_and_scores_pairs_by_cluster_s
     assert clustering_scores(items, stories) == (1.0, 1 / 3)
 
 
-def test_the_threshold_is_read_off_the_mean_of_the_precision_curves() -> None:
-    low, high = np.full(len(THRESHOLDS), 0.9), np.full(len(THRESHOLDS), 0.9)
-    low[THRESHOLDS >= 0.6] = 0.99  # one set of dealings reaches the target from 0.6 ...
-    high[THRESHOLDS >= 0.8] = 0.99  # ... another only from 0.8: neither alone decides
-    assert pick_threshold([low]) == 0.6
-    assert pick_threshold([low, high]) == 0.8
+def test_the_replay_asks_the_story_as_a_whole_to_agree_as_the_bot_does() -> None:
+    # a, b one story; c another of the same running event, matched surely by b alone (not by a).
+    a, b, c = _entry("a", "s1", 1), _entry("b", "s1", 2), _entry("c", "s2", 3)
+    items = [a, b, c]
+    pairs = [Pair(b, a, [], True), Pair(c, b, [], False), Pair(c, a, [], False)]
+    probabilities = np.array([0.95, 0.97, 0.1])
+    assert (
+        cluster_with(items, pairs, probabilities, 0.9)["c"]
+        == cluster_with(items, pairs, probabilities, 0.9)["a"]
+    )
+    apart = cluster_with(items, pairs, probabilities, 0.9, 0.6)  # mean over a and b: 0.535
+    assert apart["a"] == apart["b"] != apart["c"]
+    # A pair the bot does not ask the model about (too few words in common) counts 0, whatever its score.
+    pairs[2] = Pair(c, a, [], False, skipped=True)
+    probabilities[2] = 0.9
+    assert len(set(cluster_with(items, pairs, probabilities, 0.9, 0.6).values())) == 2
+    assert len(set(cluster_with(items, pairs, probabilities, 0.9, 0.45).values())) == 1
+
+
+def _curve(reached: dict[float, tuple[float, float]]) -> np.ndarray:
+    """Replay curves (agreements x thresholds x precision, recall) where each listed agreement reaches
+    precision 0.99 from a threshold on, with the recall given; every other point has precision 0.9."""
+    curve = np.zeros((len(AGREEMENTS), len(THRESHOLDS), 2))
+    curve[:, :, 0] = 0.9
+    for agreement, (threshold, recall) in reached.items():
+        row = AGREEMENTS.index(agreement)
+        curve[row, threshold <= THRESHOLDS, 0] = 0.99
+        curve[row, :, 1] = recall
+    return curve
+
+
+def test_the_decision_is_read_off_the_mean_of_the_curves_for_the_most_recall() -> None:
+    low, high = _curve({0.0: (0.75, 0.6)}), _curve({0.0: (0.85, 0.6)})
+    # one set of dealings reaches the target from 0.75, another only from 0.85: neither alone decides
+    assert pick_decision([low]) == (0.75, 0.0)
+    assert pick_decision([low, high]) == (0.85, 0.0)
+    # of the agreements that reach the target, the one that keeps most of the same-story pairs
+    both = _curve({0.0: (0.93, 0.5), AGREEMENTS[-1]: (0.87, 0.58)})
+    assert pick_decision([both]) == (0.87, AGREEMENTS[-1])

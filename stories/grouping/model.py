@@ -55,6 +55,9 @@ class SameStoryModel:
     baseline: float
     trees: tuple[tuple[Node, ...], ...]
     threshold: float
+    # The mean probability over the members of a story an entry is compared with must reach this too: one
+    # member matched alone does not chain two stories of the same running event (`make train-grouping`).
+    story_agreement: float = 0.0
     _compiled: Callable[[list[float]], float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,7 +72,8 @@ class SameStoryModel:
             tuple((int(f), float(t), int(left), int(right), float(v)) for f, t, left, right, v in tree)
             for tree in data["trees"]  # type: ignore[attr-defined]
         )
-        return cls(features, float(data["baseline"]), trees, float(data["threshold"]))  # type: ignore[arg-type]
+        agreement = float(data.get("story_agreement", 0.0))  # type: ignore[arg-type]
+        return cls(features, float(data["baseline"]), trees, float(data["threshold"]), agreement)  # type: ignore[arg-type]
 
     def log_odds(self, values: list[float]) -> float:
         return self._compiled(values)
