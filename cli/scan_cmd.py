@@ -292,9 +292,6 @@ def scan(
     ),
 ) -> None:
     """Run the story pipeline over FEEDs and print what Wirewatch would do with each entry."""
-    from rich.console import Console
-
-    errors = Console(stderr=True)
     rows: list[ScanRow] = []
 
     def emit(row: ScanRow) -> None:
@@ -305,10 +302,15 @@ def scan(
             rows.append(row)
 
     def warn(text: str) -> None:
-        errors.print(f"[red]could not read[/] {text}", highlight=False)
+        # rich only for what is printed with it: a --json scan of readable feeds never imports it.
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[red]could not read[/] {text}", highlight=False)
 
     failures = asyncio.run(run_scan(feeds, db or MEMORY_DB, fetch_articles, emit, warn))
     if not json_output:
+        from rich.console import Console
+
         console = Console()
         console.print(_table(rows))
         alerts = sum(row.event.kind in (StoryEventKind.NEW, StoryEventKind.UPDATE) for row in rows)
