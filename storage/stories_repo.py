@@ -20,6 +20,7 @@ from storage.models import EntryRow, StoryBandRow, StoryRevisionRow, StoryRow
 
 _ENTRIES = EntryRow.__tablename__
 _BANDS = StoryBandRow.__tablename__
+_STORIES = StoryRow.__tablename__
 # Well under SQLite's and PostgreSQL's bind-parameter limits, including multi-row inserts of ~20 columns.
 _CHUNK = 900
 _LEAD_CHARS = 1000  # enough of an entry's text to read the names in its lead
@@ -37,10 +38,10 @@ def _insert_for(session: AsyncSession) -> Any:
 
 
 async def _select_in(
-    session: AsyncSession, sql: str, values: Iterable[Any], *leading: Any
+    session: AsyncSession, sql: str, values: Iterable[Any], *leading: Any, trailing: Sequence[Any] = ()
 ) -> list[tuple[Any, ...]]:
-    """Rows of `sql`, written with `?` placeholders after `leading` and `{IN}` for an IN list, over `values`
-    (deduplicated and sorted, in chunks under the bind-parameter limits).
+    """Rows of `sql`, written with `?` placeholders (`leading` before `{IN}`, `trailing` after it) and `{IN}`
+    for an IN list, over `values` (deduplicated and sorted, in chunks under the bind-parameter limits).
 
     Driver SQL for the per-batch candidate lookups: a batch asks about a few thousand keys, and SQLAlchemy's
     expansion and processing of an IN list costs more per key than the index probe itself.
@@ -52,7 +53,7 @@ async def _select_in(
         text = sql.replace("{IN}", ", ".join("?" * len(chunk)))
         if not positional:
             text = text.replace("?", "%s")  # psycopg
-        result = await connection.exec_driver_sql(text, (*leading, *chunk))
+        result = await connection.exec_driver_sql(text, (*leading, *chunk, *trailing))
         rows.extend(tuple(row) for row in result.all())
     return rows
 
@@ -139,24 +140,30 @@ async def find_band_hits(session: AsyncSession, band_keys: Sequence[int]) -> lis
     return [(row[0], row[1], row[2]) for row in await _select_in(session, sql, band_keys)]
 
 
+# Written out as `select()` would compile it (same text, same plan, so the same rows within the limit), as
+# driver SQL: expanding a few thousand keys into an IN list was most of its cost.
+_STORIES_BY_FIGURES = (
+    f"SELECT DISTINCT {_BANDS}.band_key, {_BANDS}.story_id FROM {_BANDS} "
+    f"JOIN {_STORIES} ON {_STORIES}.id = {_BANDS}.story_id "
+    f"WHERE {_BANDS}.band_key IN ({{IN}}) "
+    f"AND coalesce({_STORIES}.published_at, {_STORIES}.first_seen_at) BETWEEN ? AND ? "
+    f"ORDER BY {_BANDS}.story_id DESC LIMIT ? OFFSET ?"
+)
+
+
 async def find_stories_by_figures(
     session: AsyncSession, figure_keys: Sequence[int], since: datetime, until: datetime, limit: int = 500
 ) -> list[tuple[int, int]]:
-    """(figure_key, story_id) of stories in the time window that mention one of these figures."""
-    story_time = func.coalesce(StoryRow.published_at, StoryRow.first_seen_at)
-    hits: list[tuple[int, int]] = []
-    for chunk in _chunks(sorted(set(figure_keys))):
-        # Newest stories first: a common figure ("2") may be shared by many stories in the window.
-        statement = (
-            select(StoryBandRow.band_key, StoryBandRow.story_id)
-            .join(StoryRow, StoryRow.id == StoryBandRow.story_id)
-            .where(StoryBandRow.band_key.in_(chunk), story_time.between(since, until))
-            .distinct()
-            .order_by(StoryBandRow.story_id.desc())
-            .limit(limit)
-        )
-        hits.extend((row[0], row[1]) for row in (await session.execute(statement)).all())
-    return hits
+    """(figure_key, story_id) of stories in the time window that mention one of these figures; newest
+    stories first and at most `limit` per chunk of keys: a common figure ("2") may be shared by many stories
+    in the window."""
+    connection = await session.connection()
+    # The column type turns the window's aware datetimes into what the driver stores (SQLite: naive UTC text).
+    dialect = connection.dialect
+    as_stored = StoryRow.__table__.c.published_at.type.dialect_impl(dialect).bind_processor(dialect)
+    window = [as_stored(since), as_stored(until)] if as_stored is not None else [since, until]
+    rows = await _select_in(session, _STORIES_BY_FIGURES, figure_keys, trailing=(*window, limit, 0))
+    return [(row[0], row[1]) for row in rows]
 
 
 async def load_signatures(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -47,6 +47,8 @@ class Prepared:
     source_hash: str | None = None  # of the text as the feed gave it (`source_hash`)
     updating: bool = False  # the title or lead says a running count moved (`cluster.lead_signals`)
     view: StoryView | None = None  # `story_view`, once needed
+    # The title's bridged terms: its lookup keys are read from them, and its view would work them out again.
+    headline_terms: tuple[str, ...] = ()
 
 
 def source_hash(entry: Entry) -> str:
@@ -86,7 +88,8 @@ def prepare_entry(
     printed = fingerprint(title, body, lead, figures)
     time = cleaned.published or now
     days, updating = cluster.lead_signals(f"{title}\n{lead}")
-    lookup = lookup_values(printed.names, title, cleaned.language)
+    headline = tuple(title_terms(title, cleaned.language))
+    lookup = lookup_values(printed.names, headline)
     # The agency guid without its version suffix, for every entry: an update under "…:2" is certain to be
     # its item's next version, on the beat or off (one key, cheap).
     base = guid_base(cleaned.guid)
@@ -111,16 +114,17 @@ def prepare_entry(
         guid_lookup=guid_lookup,
         source_hash=source_hash(entry),
         updating=updating,
+        headline_terms=headline,
     )
 
 
 LOOKUP_TITLE_TERMS = 4  # a rewrite or translation keeps one of a headline's rarest words, bridged
 
 
-def lookup_values(names: frozenset[str], title: str, language: str | None) -> frozenset[str]:
+def lookup_values(names: frozenset[str], headline_terms: Sequence[str]) -> frozenset[str]:
     """What the store finds an entry's candidate stories by, besides figures and its guid: the names and the
-    rarest words of the title (bridged to English, so a translation finds its original)."""
-    words = distinctive_terms(title_terms(title, language), LOOKUP_TITLE_TERMS)
+    rarest words of the title (`title_terms`: bridged to English, so a translation finds its original)."""
+    words = distinctive_terms(headline_terms, LOOKUP_TITLE_TERMS)
     return names | {f"~{word}" for word in words}
 
 
@@ -140,5 +144,6 @@ def story_view(item: Prepared) -> StoryView:
             days=item.days,
             updating=item.updating,
             topics=item.detection.topics,
+            headline_terms=item.headline_terms,
         )
     return item.view

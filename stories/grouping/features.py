@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -139,7 +140,7 @@ def date_mentions(folded: str) -> frozenset[tuple[int, int]]:
 class ViewDetails:
     title_vector: dict[str, float]
     word_mass: float  # the IDF of its distinct words, summed: what `rare_word_overlap` divides by
-    grams: frozenset[str]  # character n-grams of its terms
+    grams: dict[str, None]  # character n-grams of its terms, as keys (`char_grams`)
     dates: frozenset[tuple[int, int]]  # `date_mentions`
 
 
@@ -162,8 +163,10 @@ class StoryView:
     has_lead: bool = False  # a teaser or text besides the headline
     title: str = field(default="", repr=False)
     lead: str = field(default="", repr=False)
-    headline_terms: list[str] = field(default_factory=list, repr=False)
-    terms: list[str] = field(default_factory=list, repr=False)  # the headline's, then the lead's
+    # Tuples, not lists: a tuple of strings drops out of the cyclic collector's lists, and thousands of views
+    # are kept between polls (`stories.batch.MEMBER_VIEWS_KEPT`).
+    headline_terms: tuple[str, ...] = field(default=(), repr=False)
+    terms: tuple[str, ...] = field(default=(), repr=False)  # the headline's, then the lead's
     _details: ViewDetails | None = field(default=None, repr=False)
 
     def details(self) -> ViewDetails:
@@ -194,10 +197,12 @@ def make_view(
     days: frozenset[int],
     updating: bool,
     topics: tuple[str, ...] | list[str],
+    headline_terms: Sequence[str] | None = None,
 ) -> StoryView:
-    headline = title_terms(title, language)
+    """The view of an entry; `headline_terms`: `title_terms(title, language)`, when the caller has them."""
+    headline = tuple(title_terms(title, language) if headline_terms is None else headline_terms)
     body = bridged_terms(lead, language)
-    terms = [*headline, *body]
+    terms = (*headline, *body)
     return StoryView(
         has_lead=bool(body),
         language=language,

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from itertools import chain
 from pathlib import Path
 
 import Stemmer
@@ -166,15 +167,16 @@ def _term_grams(term: str) -> tuple[str, ...]:
     return tuple(padded[i : i + CHAR_GRAM] for i in range(max(1, len(padded) - CHAR_GRAM + 1)))
 
 
-def char_grams(terms: Iterable[str]) -> frozenset[str]:
-    grams: set[str] = set()
-    for term in set(terms):
-        grams.update(_term_grams(term))
-    return frozenset(grams)
+def char_grams(terms: Iterable[str]) -> dict[str, None]:
+    """The character n-grams of the terms, as the keys of a dict: a dict holding only strings is left alone
+    by the cyclic garbage collector, a set never is, and thousands of views keep theirs (a full collection
+    went through every one of their grams)."""
+    return dict.fromkeys(chain.from_iterable(map(_term_grams, set(terms))))
 
 
-def set_cosine(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0
+def set_cosine(a: dict[str, None], b: dict[str, None]) -> float:
+    """Cosine of two sets given as dict keys (`char_grams`)."""
+    return len(a.keys() & b.keys()) / math.sqrt(len(a) * len(b)) if a and b else 0.0
 
 
 def distinctive_terms(terms: Iterable[str], limit: int) -> list[str]:
