@@ -7,8 +7,10 @@ candidates' members (`stories.grouping`) joins a story, or the entry starts one.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +34,7 @@ MAX_MEMBERS_COMPARED = 3  # the first report and the two latest entries (a copy,
 # A pair whose words overlap less than this is not compared by the model: on the dev split no such pair
 # came within 0.2 of the threshold (highest probability 0.69), and it skips about 40% of the comparisons.
 MIN_TEXT_COSINE = 0.1
+Member = TypeVar("Member")  # a story's member as the caller holds it (a view, an entry, a replay position)
 # Stored members seen as the model sees them, kept across batches: the same candidate stories come back
 # poll after poll. Keyed by entry row id and the text it was made from (an edit in place makes a new key).
 MEMBER_VIEWS_KEPT = 20_000
@@ -64,6 +67,14 @@ class StoryState:
 
 def member_view(member: StoryView | Prepared) -> StoryView:
     return story_view(member) if isinstance(member, Prepared) else member
+
+
+def compared_members(members: Sequence[Member]) -> Sequence[Member]:
+    """The members of a story an entry is compared with: the first report and the latest ones (a translation
+    of the first, a copy of the update). The training replay compares the same ones."""
+    if len(members) <= MAX_MEMBERS_COMPARED:
+        return members
+    return [members[0], *members[-(MAX_MEMBERS_COMPARED - 1) :]]
 
 
 def item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
@@ -321,11 +332,7 @@ class Batch:
                 continue
             if not cluster.within_window(item.time, state.facts.time, self._window):
                 continue
-            # The first report and the latest members: a translation of the first, a copy of the update.
-            members = state.members
-            compared = members if len(members) <= MAX_MEMBERS_COMPARED else [
-                members[0], *members[-(MAX_MEMBERS_COMPARED - 1):]
-            ]  # fmt: skip
+            compared = compared_members(state.members)
             top: tuple[float, StoryView] | None = None
             total = 0.0  # a member the model is not asked about (few words in common, ruled out) counts 0
             for member in compared:

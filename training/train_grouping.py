@@ -44,7 +44,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from config.corpus import corpus_dir
 from config.settings import DEFAULT_TOPICS_FILE
 from stories import cluster
-from stories.batch import MAX_MEMBERS_COMPARED, MIN_TEXT_COSINE, item_of
+from stories.batch import MIN_TEXT_COSINE, compared_members, item_of
 from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
 from stories.fingerprint import similarity
@@ -204,7 +204,7 @@ def precision_recall(probabilities: np.ndarray, labels: np.ndarray, threshold: f
 class Replay:
     """The stories the bot's rule (`stories.batch.Batch`) makes of `items`, for any probabilities, threshold
     and agreement: in publication order, a pair the bot joins by a shortcut (`certain`) joins first; else the
-    entry is compared with the first and latest members of each story (`MAX_MEMBERS_COMPARED`), a pair the
+    entry is compared with the first and latest members of each story (`compared_members`), a pair the
     bot does not ask the model about counting 0, and joins the story whose member it matches best when that
     probability reaches the threshold and the mean over the story's compared members reaches the agreement;
     else it starts a story. Built once per set of pairs: the fit replays it about a thousand times."""
@@ -229,11 +229,7 @@ class Replay:
                 found = {old: scores[index] if asked else 0.0 for old, index, _, asked in known}
                 best = (-1.0, 0.0, -1)
                 for candidate in dict.fromkeys(story[old] for old in found):
-                    listed = members[candidate]
-                    compared = listed if len(listed) <= MAX_MEMBERS_COMPARED else [
-                        listed[0], *listed[-(MAX_MEMBERS_COMPARED - 1):]
-                    ]  # fmt: skip
-                    values = [found.get(member, 0.0) for member in compared]
+                    values = [found.get(member, 0.0) for member in compared_members(members[candidate])]
                     if max(values) > best[0]:
                         best = (max(values), sum(values) / len(values), candidate)
                 if best[0] >= threshold and best[1] >= agreement:
