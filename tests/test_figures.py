@@ -98,6 +98,22 @@ def _one(text: str, language: str) -> tuple[float, str, str, str | None]:
         ("en", "Inflation reached 15% this month.", (15, "15%", "Inflation", "%")),
         ("es", "La pobreza subió al 35 por ciento.", (35, "35 por ciento", "pobreza", "%")),
         ("en", "The death toll rose to 45.", (45, "45", "death toll", None)),
+        # Oil output in barrels a day, however the outlet writes it, is one unit on both sides of a bridge.
+        (
+            "en",
+            "Venezuela's oil output slipped to 2.1 million bpd in July.",
+            (2_100_000, "2.1 million bpd", "Venezuela's oil output", "bpd"),
+        ),
+        (
+            "en",
+            "Exports rose to 900,000 barrels a day in June.",
+            (900_000, "900,000 barrels a day", "Exports", "bpd"),
+        ),
+        (
+            "es",
+            "La producción subió a 900.000 barriles al día en junio.",
+            (900_000, "900.000 barriles al día", "producción", "bpd"),
+        ),
         (
             "es",
             "Unas 300 personas cruzaron la frontera por las trochas.",

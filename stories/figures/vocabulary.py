@@ -73,6 +73,9 @@ _MEASURES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("barrels", "per", "day"), "bpd"),
     (("barriles", "por", "dia"), "bpd"),
     (("barriles", "diarios"), "bpd"),
+    (("barrels", "a", "day"), "bpd"),
+    (("barriles", "al", "dia"), "bpd"),
+    (("bpd",), "bpd"),  # the trade press's own abbreviation: "2.1 million bpd"
     (("cubic", "feet"), "ft3"),
     (("pies", "cubicos"), "ft3"),
     (("cubic", "metres"), "m3"),
