@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from stories.grouping.features import FEATURES
@@ -30,9 +31,11 @@ from training.train_grouping import (
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+# A whole refit: about a minute on a quiet machine, more than three while other work shares its two cores.
+@pytest.mark.timeout(900)
 def test_the_shipped_model_is_a_refit_of_this_code_and_data() -> None:
     command = [sys.executable, "-m", "training.train_grouping", "--check"]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=840, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -116,5 +119,11 @@ def test_the_decision_is_read_off_the_mean_of_the_curves_for_the_most_recall() -
     assert pick_decision([low]) == (0.75, 0.0)
     assert pick_decision([low, high]) == (0.85, 0.0)
     # of the agreements that reach the target, the one that keeps most of the same-story pairs
-    both = _curve({0.0: (0.93, 0.5), AGREEMENTS[-1]: (0.87, 0.58)})
-    assert pick_decision([both]) == (0.87, AGREEMENTS[-1])
+    both = _curve({0.0: (0.93, 0.5), 0.8: (0.87, 0.58)})
+    assert pick_decision([both]) == (0.87, 0.8)
+
+
+def test_a_threshold_under_the_agreement_is_given_as_the_agreement() -> None:
+    # every threshold up to the agreement makes the same stories: the best member clears the agreement anyway
+    flat = _curve({0.8: (float(THRESHOLDS[0]), 0.6)})
+    assert pick_decision([flat]) == (0.8, 0.8)
