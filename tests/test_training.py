@@ -25,6 +25,7 @@ from training.train_grouping import (
     cluster_with,
     clustering_scores,
     export_trees,
+    make_pairs,
     pick_decision,
 )
 
@@ -64,6 +65,22 @@ def test_exported_trees_give_scikit_learns_probabilities() -> None:
 def _entry(key: str, story: str, hour: int) -> EvalEntry:
     return EvalEntry(key, "wire-en", "en", 1, story, True, "original", key, "", (),
                      datetime(2026, 5, 4, hour, tzinfo=UTC))  # fmt: skip
+
+
+def test_two_files_entries_are_an_example_only_when_labelled_one_story() -> None:
+    # Two files tell the reopening of one bridge on one day under two story names: their labels say nothing
+    # of each other, so the pair teaches nothing; a story labelled across two files still does.
+    def told(key: str, story: str, origin: str, hour: int, title: str) -> EvalEntry:
+        return EvalEntry(key, "wire-en", "en", 1, story, True, "original", title, "", (),
+                         datetime(2024, 7, 30, hour, tzinfo=UTC), origin=origin)  # fmt: skip
+
+    first = told("j1", "j-reopen", "grouping_j.toml", 9, "Venezuela reopens Simon Bolivar bridge to Cucuta")
+    copy = told("j2", "j-reopen", "grouping_j.toml", 10, "Simon Bolivar bridge to Cucuta open again")
+    other_file = told("z1", "z-reopen", "grouping_z.toml", 11, "Crossings resume on Simon Bolivar bridge")
+    labelled = told("z2", "j-reopen", "grouping_z.toml", 12, "Cucuta traders cheer Simon Bolivar reopening")
+    found = {(pair.new.id, pair.old.id) for pair in make_pairs([first, copy, other_file, labelled])}
+    assert ("j2", "j1") in found and ("z2", "j1") in found and ("z2", "z1") in found
+    assert ("z1", "j1") not in found and ("z1", "j2") not in found
 
 
 def test_the_replay_joins_the_bots_shortcuts_first_and_scores_pairs_by_cluster_sizes() -> None:

@@ -64,6 +64,14 @@ class EvalEntry:
         return self.real_link or f"https://{site}.example/{self.language}/news/{self.id}"
 
 
+def labels_relate(left: EvalEntry, right: EvalEntry) -> bool:
+    """Whether the labels say if two entries are one story: both from one file, or labelled one story. Each
+    file is written as a world of its own, and files whose dates overlap tell the same event twice under two
+    story names (dev: an ELN attack on the Saravena army base on 12 May 2025 in grouping_h and grouping_ac;
+    Venezuela reopening its crossings on 30 July 2024 in grouping_j and grouping_z)."""
+    return left.origin == right.origin or left.story == right.story
+
+
 def split_of(story: str) -> str:
     """dev or test for a story of the files split by hash: stable across runs and machines."""
     digest = hashlib.blake2b(story.encode("utf-8"), digest_size=8).digest()

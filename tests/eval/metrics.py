@@ -10,7 +10,7 @@ from stories.cleanup import clean_text
 from stories.detect import detect
 from stories.model import Entry
 from stories.topics import TopicCatalog
-from tests.eval.dataset import EvalEntry, GoldFigure
+from tests.eval.dataset import EvalEntry, GoldFigure, labels_relate
 
 
 @dataclass(slots=True)
@@ -20,6 +20,7 @@ class Score:
     false_negatives: int = 0
     misses: list[str] = field(default_factory=list)  # ids of false negatives
     false_alarms: list[str] = field(default_factory=list)  # ids of false positives
+    unscored_joins: int = 0  # pairs joined whose labels say nothing of them (`labels_relate`)
 
     @property
     def precision(self) -> float:
@@ -79,11 +80,17 @@ def grouping_score(
     only: Callable[[EvalEntry, EvalEntry], bool] | None = None,
 ) -> Score:
     """Pairwise F1: a pair of entries is positive when both are in the same story. `only`: score just the
-    pairs it accepts (cross-language pairs, pairs with an update)."""
+    pairs it accepts (cross-language pairs, pairs with an update). A pair whose labels say nothing of it (two
+    files' entries, `labels_relate`) is not scored; the stories join it all the same, so such a join still
+    costs the pairs within each file it takes an entry from. `unscored_joins` counts them."""
     scored = [item for item in items if item.id in predicted_story]
     score = Score()
     for left, right in itertools.combinations(scored, 2):
         if only is not None and not only(left, right):
+            continue
+        if not labels_relate(left, right):
+            if predicted_story[left.id] == predicted_story[right.id]:
+                score.unscored_joins += 1
             continue
         gold = left.story == right.story
         same = predicted_story[left.id] == predicted_story[right.id]
