@@ -318,8 +318,11 @@ async def test_a_reworded_update_with_another_label_is_an_update(
 
 
 async def test_a_vaguer_rewrite_is_a_duplicate_not_an_update(
-    engine: AsyncEngine, pipeline: StoryPipeline
+    engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A stand-in sure of the pair: this is about what a vaguer figure does to the story it joined (the fitted
+    # model, at its threshold of 0.91, gives this rewrite 0.87 and starts a story of its own).
+    monkeypatch.setattr("stories.batch.load_model", lambda: HeadlineModel(0.0, 0.0))
     events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
     vaguer = (
         "More than 300 members of Venezuela's armed forces have slipped across the border into Colombia "
