@@ -7,7 +7,7 @@ candidates' members (`stories.grouping`) joins a story, or the entry starts one.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -35,6 +35,7 @@ MAX_MEMBERS_COMPARED = 3  # the first report and the two latest entries (a copy,
 # came within 0.2 of the threshold (highest probability 0.69), and it skips about 40% of the comparisons.
 MIN_TEXT_COSINE = 0.1
 Member = TypeVar("Member")  # a story's member as the caller holds it (a view, an entry, a replay position)
+Story = TypeVar("Story")  # a candidate story as the caller holds it
 # Stored members seen as the model sees them, kept across batches: the same candidate stories come back
 # poll after poll. Keyed by entry row id and the text it was made from (an edit in place makes a new key).
 MEMBER_VIEWS_KEPT = 20_000
@@ -75,6 +76,25 @@ def compared_members(members: Sequence[Member]) -> Sequence[Member]:
     if len(members) <= MAX_MEMBERS_COMPARED:
         return members
     return [members[0], *members[-(MAX_MEMBERS_COMPARED - 1) :]]
+
+
+def best_story(
+    scored: Iterable[tuple[Story, Sequence[float]]], threshold: float, agreement: float
+) -> tuple[Story, float, float] | None:
+    """The story an entry joins, given each candidate story with the probabilities of its compared members
+    (a member the model was not asked about counts 0): the one whose best member scores highest, if that
+    reaches the threshold and the story's mean reaches the agreement. (story, best, mean), or None. Only the
+    story matched best is asked to agree: an entry matching one member of a story of the same running event,
+    and not the others, starts its own story instead of chaining two. The training replay decides the same
+    way."""
+    best: tuple[Story, float, float] | None = None
+    for story, probabilities in scored:
+        top = max(probabilities, default=0.0)
+        if best is None or top > best[1]:
+            best = (story, top, sum(probabilities) / len(probabilities) if probabilities else 0.0)
+    if best is None or best[1] < threshold or best[2] < agreement:
+        return None
+    return best
 
 
 def item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
@@ -322,8 +342,8 @@ class Batch:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
         ranked = ranked_stories(item, (self._found, self._local))
-        # (best probability, mean over the compared members, story, the member matched best)
-        best: tuple[float, float, StoryState, StoryView] | None = None
+        # (the story and its member matched best, the compared members' probabilities)
+        scored: list[tuple[tuple[StoryState, StoryView], list[float]]] = []
         mine: StoryView | None = None  # worked out at the first comparison: most entries have none
         model = self._model
         for story_id in ranked:
@@ -334,8 +354,9 @@ class Batch:
                 continue
             compared = compared_members(state.members)
             top: tuple[float, StoryView] | None = None
-            total = 0.0  # a member the model is not asked about (few words in common, ruled out) counts 0
-            for member in compared:
+            # a member the model is not asked about (few words in common, ruled out) counts 0
+            probabilities = [0.0] * len(compared)
+            for index, member in enumerate(compared):
                 other = member_view(member)
                 mine = mine or story_view(item)
                 overlap = cosine(mine.text_vector, other.text_vector)
@@ -345,16 +366,15 @@ class Batch:
                 if pair.ruled_out is not None:
                     continue
                 probability = model.probability(pair.values)
-                total += probability
+                probabilities[index] = probability
                 if top is None or probability > top[0]:
                     top = (probability, other)
-            if top is not None and top[0] >= model.threshold and (best is None or top[0] > best[0]):
-                best = (top[0], total / len(compared), state, top[1])
-        # Only the story matched best is asked to agree: an entry matching one member of a story of the
-        # same running event, and not the others, starts its own story instead of chaining two.
-        if best is None or mine is None or best[1] < model.story_agreement:
+            if top is not None:
+                scored.append(((state, top[1]), probabilities))
+        best = best_story(scored, model.threshold, model.story_agreement)
+        if best is None or mine is None:
             return None
-        probability, agreement, state, other = best
+        (state, other), probability, agreement = best
         evidence = model.evidence(compare(mine, other, explain=True))
         if len(state.members) > 1:
             evidence.append(f"agrees with the story's reports at {agreement:.2f}")

@@ -46,7 +46,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from config.corpus import corpus_dir
 from config.settings import DEFAULT_TOPICS_FILE
 from stories import cluster
-from stories.batch import MIN_TEXT_COSINE, compared_members, item_of
+from stories.batch import MIN_TEXT_COSINE, best_story, compared_members, item_of
 from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
 from stories.fingerprint import similarity
@@ -60,7 +60,7 @@ from stories.grouping.features import (
 )
 from stories.grouping.model import LEAF, MODEL_FILE, SameStoryModel
 from stories.language import detect_language
-from stories.prepare import Prepared, prepare_entry, story_view
+from stories.prepare import LOOKUP_TITLE_TERMS, Prepared, prepare_entry, story_view
 from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
@@ -87,7 +87,6 @@ CURVES = 5  # sets of `REPEATS` dealings whose precision curves are averaged (`p
 TREES = 150
 TREE_DEPTH = 2
 LEARNING_RATE = 0.1
-LOOKUP_TERMS = 4  # a pair shares one of each side's rarest title words: the store's term-key lookup
 
 
 @dataclass(slots=True)
@@ -162,7 +161,7 @@ def candidate_like(new: Prepared, old: Prepared) -> bool:
     a, b = story_view(new), story_view(old)
     if a.names & b.names or (a.guid_base and a.guid_base == b.guid_base):
         return True
-    return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TERMS)) & set(b.headline_terms))
+    return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TITLE_TERMS)) & set(b.headline_terms))
 
 
 def certain(new: Prepared, old: Prepared) -> bool:
@@ -210,8 +209,7 @@ class Replay:
     """The stories the bot's rule (`stories.batch.Batch`) makes of `items`, for any probabilities, threshold
     and agreement: in publication order, a pair the bot joins by a shortcut (`certain`) joins first; else the
     entry is compared with the first and latest members of each story (`compared_members`), a pair the
-    bot does not ask the model about counting 0, and joins the story whose member it matches best when that
-    probability reaches the threshold and the mean over the story's compared members reaches the agreement;
+    bot does not ask the model about counting 0, and joins the story the bot's own `best_story` picks;
     else it starts a story. Built once per set of pairs: the fit replays it about a thousand times."""
 
     def __init__(self, items: list[EvalEntry], pairs: list[Pair]) -> None:
@@ -232,13 +230,13 @@ class Replay:
             chosen = next((story[old] for old, _, sure, _ in known if sure), -1)
             if chosen < 0 and known:
                 found = {old: scores[index] if asked else 0.0 for old, index, _, asked in known}
-                best = (-1.0, 0.0, -1)
-                for candidate in dict.fromkeys(story[old] for old in found):
-                    values = [found.get(member, 0.0) for member in compared_members(members[candidate])]
-                    if max(values) > best[0]:
-                        best = (max(values), sum(values) / len(values), candidate)
-                if best[0] >= threshold and best[1] >= agreement:
-                    chosen = best[2]
+                scored = (
+                    (candidate, [found.get(member, 0.0) for member in compared_members(members[candidate])])
+                    for candidate in dict.fromkeys(story[old] for old in found)
+                )
+                best = best_story(scored, threshold, agreement)
+                if best is not None:
+                    chosen = best[0]
             if chosen < 0:
                 chosen = len(members)
                 members.append([])
