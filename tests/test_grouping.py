@@ -238,6 +238,29 @@ def test_two_stories_of_one_day_and_place_or_man_stay_apart(tmp_path: Path, case
     assert rows[first.slug]["story_id"] != rows[second.slug]["story_id"]
 
 
+def test_a_new_event_dated_from_the_storys_first_stays_apart(tmp_path: Path) -> None:
+    """Hours later, the agency's other-language service reports two more defections at the same border and
+    dates them from the first five: the same kind of event, not a translation of it."""
+    first = Item(
+        "deserters-villa",
+        "Five Venezuelan soldiers cross into Colombia and ask for protection",
+        "Five Venezuelan National Guard soldiers crossed the Tachira river near Villa del Rosario and handed "
+        "themselves to Colombian police, saying they had not been paid for months.",
+        MONDAY,
+    )
+    second = Item(
+        "desertores-cucuta",
+        "Otros dos guardias venezolanos desertan y cruzan a Colombia por Cúcuta",
+        "Dos guardias nacionales venezolanos pidieron protección a la policía colombiana en Cúcuta, horas "
+        "después de que otros cinco cruzaran el río Táchira por Villa del Rosario.",
+        MONDAY + timedelta(hours=7),
+    )
+    rows = scan(
+        tmp_path, write_feed(tmp_path, "wire", "en", [first]), write_feed(tmp_path, "wire", "es", [second])
+    )
+    assert rows[first.slug]["story_id"] != rows[second.slug]["story_id"]
+
+
 def test_guid_base_strips_only_an_agencys_version_suffix() -> None:
     assert (
         guid_base("urn:newsml:reuters.com:20260714:nL1N3XY0AB:2")
@@ -265,6 +288,33 @@ def test_dates_named_in_english_and_spanish() -> None:
     }
     assert date_mentions(fold_text("Colombia to close its border March 13-15")) == {(3, 13), (3, 15)}
     assert date_mentions(fold_text("in March 2026, 40 crossed")) == frozenset()
+
+
+def test_a_report_dating_its_event_from_another_one_in_english_and_spanish() -> None:
+    def dated(title: str, lead: str, language: str) -> float:
+        def view(title: str, lead: str, language: str) -> object:
+            return make_view(title=title, lead=lead, language=language, time=MONDAY, link=None, guid=None,
+                             names=frozenset(), figures=(), days=frozenset(), updating=False,
+                             topics=("beat",))  # fmt: skip
+
+        new = view(title, lead, language)
+        earlier = view("Five soldiers desert", "Five soldiers crossed the river.", "en")
+        return compare(new, earlier).values[FEATURES.index("dated_from_another_event")]  # type: ignore[arg-type]
+
+    for title, lead, language in (
+        ("Two more desert", "They crossed a day after five others did.", "en"),
+        ("Second attack", "A grenade hit the post hours after the first blast.", "en"),
+        ("Otra deserción", "Dos guardias cruzaron un día después de que otros cinco lo hicieran.", "es"),
+        ("Otro decomiso", "La víspera, la Guardia había incautado 20.000 litros.", "es"),
+        ("Nueva entrega", "Al día siguiente se entregaron otros tres.", "es"),
+    ):
+        assert dated(title, lead, language) == 1.0, lead
+    for title, lead, language in (
+        ("Curfew in Urena", "Residents must stay home at night after gangs battled.", "en"),
+        ("Toque de queda", "Rige después de que hombres armados atacaran un puesto.", "es"),
+        ("Five soldiers desert", "They crossed the river on Monday.", "en"),
+    ):
+        assert dated(title, lead, language) == 0.0, lead
 
 
 def test_the_bridge_makes_a_translation_share_words_with_its_original() -> None:

@@ -321,7 +321,7 @@ async def test_a_vaguer_rewrite_is_a_duplicate_not_an_update(
     engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A stand-in sure of the pair: this is about what a vaguer figure does to the story it joined (the fitted
-    # model, at its threshold of 0.90, gives this rewrite 0.89 and starts a story of its own).
+    # model scores this rewrite under its threshold, and it starts a story of its own: README, known limits).
     monkeypatch.setattr("stories.batch.load_model", lambda: HeadlineModel(0.0, 0.0))
     events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
     vaguer = (

@@ -70,6 +70,7 @@ FEATURES = (
     "same_date_named",
     "other_date_named",
     "other_date",
+    "dated_from_another_event",
     "same_topic",
     "headline_only",
     "event_kinds_shared",
@@ -120,6 +121,19 @@ _WORD = re.compile(r"[a-z]+")
 _MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+{_RANGE}\b(?!\s*(?:,\d|\d|%))")
 
 
+# A report dating its event from another one ("a day after five soldiers crossed", "dos días después",
+# "la víspera"): how a new event of a running story is told, where a copy or an update of one report has no
+# other event to date it from. On dev (6,010 entries), the new entry of 1.2% of same-story candidate pairs and
+# of 6.9% of the others says so when the earlier one does not.
+_DATED_FROM_ANOTHER_EVENT = re.compile(
+    r"\b(?:(?:(?:a|an|one|two|three|four|five|six|several|few|\d+)\s+)?(?:days?|hours?|weeks?)\s+"
+    r"(?:after|before|later|earlier)|the\s+(?:day|week)\s+(?:after|before)|the\s+previous\s+(?:day|week)"
+    r"|(?:(?:un|una|dos|tres|cuatro|cinco|seis|unos|unas|pocos|pocas|varios|varias|\d+)\s+)?"
+    r"(?:dias?|horas?|semanas?)\s+(?:despues|antes|mas\s+tarde)"
+    r"|al\s+dia\s+siguiente|el\s+dia\s+anterior|la\s+semana\s+anterior|la\s+vispera)\b"
+)
+
+
 def date_mentions(folded: str) -> frozenset[tuple[int, int]]:
     """(month, day) of the calendar dates a lower-case, accent-free text names: "del 13 al 15 de marzo",
     "March 13", "Sept. 21". The event's dates, like the weekdays: two reports naming only different dates
@@ -142,6 +156,7 @@ class ViewDetails:
     word_mass: float  # the IDF of its distinct words, summed: what `rare_word_overlap` divides by
     grams: dict[str, None]  # character n-grams of its terms, as keys (`char_grams`)
     dates: frozenset[tuple[int, int]]  # `date_mentions`
+    dated_from_another_event: bool  # `_DATED_FROM_ANOTHER_EVENT`
 
 
 @dataclass(slots=True)
@@ -174,12 +189,14 @@ class StoryView:
         dropped on the overlap of `text_vector` alone."""
         if self._details is None:
             table, unseen = idf_table()
+            folded = fold_text(f"{self.title}\n{self.lead}")
             self._details = ViewDetails(
                 title_vector=tfidf(self.headline_terms),
                 # fsum: the same total whatever the set's order (the model file must not depend on it)
                 word_mass=math.fsum(table.get(word, unseen) for word in set(self.terms)),
                 grams=char_grams(self.terms),
-                dates=date_mentions(fold_text(f"{self.title}\n{self.lead}")),
+                dates=date_mentions(folded),
+                dated_from_another_event=_DATED_FROM_ANOTHER_EVENT.search(folded) is not None,
             )
         return self._details
 
@@ -253,6 +270,7 @@ _FIXED_NOTES = {
     "same_date_named": "names the same date",
     "other_date_named": "names another date",
     "other_date": "published on another date",
+    "dated_from_another_event": "dates its event from another one",
     "same_topic": "same sub-topic",
     "figures_conflict": "their figures differ",
     "figures_near": "counts within reach of a revision",
@@ -384,6 +402,9 @@ def compare(
         "same_date_named": float(bool(mine.dates & theirs.dates)),
         "other_date_named": float(bool(mine.dates and theirs.dates and not mine.dates & theirs.dates)),
         "other_date": float(other_date),
+        "dated_from_another_event": float(
+            mine.dated_from_another_event and not theirs.dated_from_another_event
+        ),
         "same_topic": float(bool(new.subtopics & old.subtopics)),
         # Homepage headlines alone (no teaser) say less: the same overlap means less than between leads.
         "headline_only": float(not (new.has_lead and old.has_lead)),
