@@ -307,6 +307,8 @@ def test_a_report_dating_its_event_from_another_one_in_english_and_spanish() -> 
         ("Otra deserción", "Dos guardias cruzaron un día después de que otros cinco lo hicieran.", "es"),
         ("Otro decomiso", "La víspera, la Guardia había incautado 20.000 litros.", "es"),
         ("Nueva entrega", "Al día siguiente se entregaron otros tres.", "es"),
+        ("Rancher freed", "He was handed over on the same day that the ELN freed two guardsmen.", "en"),
+        ("Liberan a ganadero", "Fue entregado el mismo día en que el ELN soltó a dos guardias.", "es"),
     ):
         assert dated(title, lead, language) == 1.0, lead
     for title, lead, language in (
