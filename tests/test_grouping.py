@@ -20,7 +20,15 @@ import pytest
 
 from stories.folding import fold_text
 from stories.grouping.bridge import bridge_available
-from stories.grouping.features import FEATURES, agency_of, compare, date_mentions, guid_base, make_view
+from stories.grouping.features import (
+    FEATURES,
+    StoryView,
+    agency_of,
+    compare,
+    date_mentions,
+    guid_base,
+    make_view,
+)
 from stories.grouping.model import load_model
 from stories.grouping.terms import title_terms
 
@@ -292,14 +300,14 @@ def test_dates_named_in_english_and_spanish() -> None:
 
 def test_a_report_dating_its_event_from_another_one_in_english_and_spanish() -> None:
     def dated(title: str, lead: str, language: str) -> float:
-        def view(title: str, lead: str, language: str) -> object:
+        def view(title: str, lead: str, language: str) -> StoryView:
             return make_view(title=title, lead=lead, language=language, time=MONDAY, link=None, guid=None,
                              names=frozenset(), figures=(), days=frozenset(), updating=False,
                              topics=("beat",))  # fmt: skip
 
         new = view(title, lead, language)
         earlier = view("Five soldiers desert", "Five soldiers crossed the river.", "en")
-        return compare(new, earlier).values[FEATURES.index("dated_from_another_event")]  # type: ignore[arg-type]
+        return compare(new, earlier).values[FEATURES.index("dated_from_another_event")]
 
     for title, lead, language in (
         ("Two more desert", "They crossed a day after five others did.", "en"),
