@@ -84,6 +84,12 @@ NEW_TEST_FILES = (
     "unseen_x.toml",
     "unseen_y.toml",
     "unseen_z.toml",
+    "unseen_aa.toml",
+    "unseen_ab.toml",
+    "unseen_ac.toml",
+    "unseen_ad.toml",
+    "unseen_ae.toml",
+    "unseen_af.toml",
 )  # written after the split by people who had not read the code
 
 
