@@ -1,5 +1,5 @@
 """The fitted same-story model, read from `data/same_story_model.json` (fitted by `make train-grouping`; see
-MODEL_CARD.md): gradient-boosted decision trees of depth two over `features.FEATURES`, a few hundred
+MODEL_CARD.md): gradient-boosted decision trees of depth three over `features.FEATURES`, a few hundred
 comparisons per pair and no library at run time. Each tree is a list of nodes `[feature, threshold, left,
 right, value]` (a leaf has feature -1 and its value; a node sends `value <= threshold` left); the trees' sum
 plus the baseline is the log-odds that the pair tells one story.

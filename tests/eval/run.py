@@ -90,6 +90,10 @@ NEW_TEST_FILES = (
     "unseen_ad.toml",
     "unseen_ae.toml",
     "unseen_af.toml",
+    "unseen_ag.toml",
+    "unseen_ah.toml",
+    "unseen_ai.toml",
+    "unseen_aj.toml",
 )  # written after the split by people who had not read the code
 
 
