@@ -94,6 +94,12 @@ NEW_TEST_FILES = (
     "unseen_ah.toml",
     "unseen_ai.toml",
     "unseen_aj.toml",
+    "unseen_ak.toml",
+    "unseen_al.toml",
+    "unseen_am.toml",
+    "unseen_an.toml",
+    "unseen_ao.toml",
+    "unseen_ap.toml",
 )  # written after the split by people who had not read the code
 
 
