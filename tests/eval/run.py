@@ -100,6 +100,10 @@ NEW_TEST_FILES = (
     "unseen_an.toml",
     "unseen_ao.toml",
     "unseen_ap.toml",
+    "unseen_aq.toml",
+    "unseen_ar.toml",
+    "unseen_as.toml",
+    "unseen_at.toml",
 )  # written after the split by people who had not read the code
 
 
