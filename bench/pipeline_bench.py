@@ -357,7 +357,7 @@ async def timed_lookup(engine: AsyncEngine, prepared: list[Prepared]) -> float:
             )
             await stories_repo.load_signatures(session, [entry_id for _, _, entry_id in hits])
             await stories_repo.load_stories(
-                session, {story for _, story, _ in hits} | {story for _, story in figures}
+                session, {story for _, story, _ in hits} | {story for _, story, _ in figures}
             )
         return (time.perf_counter() - started) / len(prepared)
 

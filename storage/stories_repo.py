@@ -143,7 +143,8 @@ async def find_band_hits(session: AsyncSession, band_keys: Sequence[int]) -> lis
 # Written out as `select()` would compile it (same text, same plan, so the same rows within the limit), as
 # driver SQL: expanding a few thousand keys into an IN list was most of its cost.
 _STORIES_BY_FIGURES = (
-    f"SELECT DISTINCT {_BANDS}.band_key, {_BANDS}.story_id FROM {_BANDS} "
+    f"SELECT DISTINCT {_BANDS}.band_key, {_BANDS}.story_id, "
+    f"coalesce({_STORIES}.published_at, {_STORIES}.first_seen_at) FROM {_BANDS} "
     f"JOIN {_STORIES} ON {_STORIES}.id = {_BANDS}.story_id "
     f"WHERE {_BANDS}.band_key IN ({{IN}}) "
     f"AND coalesce({_STORIES}.published_at, {_STORIES}.first_seen_at) BETWEEN ? AND ? "
@@ -153,17 +154,23 @@ _STORIES_BY_FIGURES = (
 
 async def find_stories_by_figures(
     session: AsyncSession, figure_keys: Sequence[int], since: datetime, until: datetime, limit: int = 500
-) -> list[tuple[int, int]]:
-    """(figure_key, story_id) of stories in the time window that mention one of these figures; newest
-    stories first and at most `limit` per chunk of keys: a common figure ("2") may be shared by many stories
-    in the window."""
+) -> list[tuple[int, int, datetime]]:
+    """(figure_key, story_id, story time) of stories in the time window that mention one of these figures;
+    newest stories first and at most `limit` per chunk of keys: a common figure ("2") may be shared by many
+    stories in the window. The story's time lets each entry of a batch keep to its own matching window:
+    the batch's window spans all of its entries' days."""
     connection = await session.connection()
-    # The column type turns the window's aware datetimes into what the driver stores (SQLite: naive UTC text).
+    # The column type turns the window's aware datetimes into what the driver stores (SQLite: naive UTC text)
+    # and the stored values back into aware datetimes.
     dialect = connection.dialect
-    as_stored = StoryRow.__table__.c.published_at.type.dialect_impl(dialect).bind_processor(dialect)
+    column_type = StoryRow.__table__.c.published_at.type.dialect_impl(dialect)
+    as_stored = column_type.bind_processor(dialect)
+    as_loaded = column_type.result_processor(dialect, None)
     window = [as_stored(since), as_stored(until)] if as_stored is not None else [since, until]
     rows = await _select_in(session, _STORIES_BY_FIGURES, figure_keys, trailing=(*window, limit, 0))
-    return [(row[0], row[1]) for row in rows]
+    if as_loaded is None:
+        return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], row[1], as_loaded(row[2])) for row in rows]
 
 
 async def load_signatures(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, bytes]:

@@ -10,6 +10,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import TypeVar
 
 import numpy as np
@@ -126,6 +127,7 @@ class Candidates:
     by_hash: dict[str, int] = field(default_factory=dict)
     band_entries: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # band -> (story, entry)
     figure_stories: dict[int, set[int]] = field(default_factory=dict)
+    story_times: dict[int, datetime] = field(default_factory=dict)  # story -> its time, for the window
     signatures: dict[int, np.ndarray] = field(default_factory=dict)  # entry row id -> MinHash signature
 
 
@@ -146,50 +148,80 @@ async def find_candidates(session: AsyncSession, fresh: list[Prepared], window: 
     bands = [band for item in fresh for band in item.print.bands]
     for band, story_id, entry_id in await stories_repo.find_band_hits(session, bands):
         found.band_entries.setdefault(band, []).append((story_id, entry_id))
-    since = min(item.time for item in fresh) - window
-    until = max(item.time for item in fresh) + window
     # Stories stating the same figures, then stories naming the same people and places on the same days: a
     # translation with no figure in common (or none at all) is found by them. Day-bucketed keys: the same
-    # indexed lookup.
-    for keys in (
-        [key for item in fresh for key in item.print.figure_keys],
-        [key for item in fresh for key in item.name_lookup],
-    ):
-        if keys:
-            for key, story_id in await stories_repo.find_stories_by_figures(session, keys, since, until):
-                found.figure_stories.setdefault(key, set()).add(story_id)
+    # indexed lookup. Asked once per stretch of the batch's days no longer than the window (one stretch for a
+    # usual poll): the lookup's row limit, there for a common figure ("2") shared by many stories, then
+    # bounds the stories of those days, instead of keeping only the newest of a backlog's weeks.
+    for stretch in time_stretches(fresh, window):
+        since = stretch[0].time - window
+        until = stretch[-1].time + window
+        for keys in (
+            [key for item in stretch for key in item.print.figure_keys],
+            [key for item in stretch for key in item.name_lookup],
+        ):
+            if keys:
+                hits = await stories_repo.find_stories_by_figures(session, keys, since, until)
+                for key, story_id, told in hits:
+                    found.figure_stories.setdefault(key, set()).add(story_id)
+                    found.story_times[story_id] = told
     entry_ids = {entry_id for hits in found.band_entries.values() for _, entry_id in hits}
     stored = await stories_repo.load_signatures(session, entry_ids)
     found.signatures = {entry_id: minhash_from_bytes(data) for entry_id, data in stored.items()}
     return found
 
 
-def ranked_stories(item: Prepared, indexes: tuple[Candidates, ...]) -> list[int]:
-    """The `MAX_FACT_CANDIDATES` stories of these indexes sharing the most lookup keys (figures, names, words)
-    with the entry; ties keep the order in which the stories were first counted, as a stable sort would."""
+def time_stretches(fresh: list[Prepared], window: timedelta) -> list[list[Prepared]]:
+    """The batch's entries in time order, cut into stretches each spanning no more than `window`."""
+    stretches: list[list[Prepared]] = []
+    for item in sorted(fresh, key=lambda entry: entry.time):
+        if stretches and item.time - stretches[-1][0].time <= window:
+            stretches[-1].append(item)
+        else:
+            stretches.append([item])
+    return stretches
+
+
+def ranked_stories(item: Prepared, indexes: tuple[Candidates, ...], window: timedelta) -> list[int]:
+    """The `MAX_FACT_CANDIDATES` stories of these indexes within the entry's matching `window` sharing the
+    most lookup keys (figures, names, words) with it; ties keep the order in which the stories were first
+    counted, as a stable sort would. Stories outside the window are left out before the best are taken: a
+    batch's lookups span all of its entries' days (a backlog, an archive replayed), and a story of another
+    week sharing a common figure ("2", "20") must not take the place of the story the entry belongs to."""
     shared: Counter[int] = Counter()  # counted in C: a place named by dozens of stories costs little
     for index in indexes:
         for key in (*item.print.figure_keys, *item.name_lookup):
             stories = index.figure_stories.get(key)
             if stories:
                 shared.update(stories)
-    return [story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES)]
+    moment = item.time
+
+    def in_window(story_id: int) -> bool:
+        told = next((index.story_times[story_id] for index in indexes if story_id in index.story_times), None)
+        return told is None or abs(moment - told) <= window
+
+    best = [story_id for story_id, _ in shared.most_common(MAX_FACT_CANDIDATES)]
+    if all(map(in_window, best)):  # a usual poll: its lookups found only stories of its own days
+        return best
+    ranked = (story_id for story_id, _ in shared.most_common() if in_window(story_id))
+    return list(islice(ranked, MAX_FACT_CANDIDATES))
 
 
-def compared_stories(found: Candidates, fresh: list[Prepared]) -> set[int]:
+def compared_stories(found: Candidates, fresh: list[Prepared], window: timedelta) -> set[int]:
     """The stored stories some entry of the batch may compare with: each entry's `MAX_FACT_CANDIDATES` stored
-    stories sharing the most lookup keys (a stored story outside them is outside `Batch._same_story`'s ranking
-    too: stories the batch creates only push it down), and every story holding one of its agency guids."""
+    stories within its window sharing the most lookup keys (a stored story outside them is outside
+    `Batch._same_story`'s ranking too: stories the batch creates only push it down), and every story holding
+    one of its agency guids."""
     wanted: set[int] = set()
     for item in fresh:
-        wanted.update(ranked_stories(item, (found,)))
+        wanted.update(ranked_stories(item, (found,), window))
         for key in item.guid_lookup:
             wanted.update(found.figure_stories.get(key, ()))
     return wanted
 
 
 async def load_story_states(
-    session: AsyncSession, found: Candidates, fresh: list[Prepared]
+    session: AsyncSession, found: Candidates, fresh: list[Prepared], window: timedelta
 ) -> dict[int, StoryState]:
     """The candidate stories, with what matching compares: their facts and their members' facts."""
     story_ids: set[int] = set(found.by_link.values()) | set(found.by_guid.values())
@@ -198,7 +230,7 @@ async def load_story_states(
     # A copy's story gets this batch's entries in its index too, so it may rise into another entry's
     # candidates: its members are loaded if the store found it by a key as well.
     keyed = {story_id for ids in found.figure_stories.values() for story_id in ids}
-    by_facts = compared_stories(found, fresh) | (story_ids & keyed)
+    by_facts = compared_stories(found, fresh, window) | (story_ids & keyed)
     story_ids |= by_facts
     rows = await stories_repo.load_stories(session, story_ids)
     first_keys = await stories_repo.entry_keys(
@@ -341,7 +373,7 @@ class Batch:
     def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
-        ranked = ranked_stories(item, (self._found, self._local))
+        ranked = ranked_stories(item, (self._found, self._local), self._window)
         # (the story and its member matched best, the compared members' probabilities)
         scored: list[tuple[tuple[StoryState, StoryView], list[float]]] = []
         mine: StoryView | None = None  # worked out at the first comparison: most entries have none
@@ -490,3 +522,4 @@ class Batch:
             else:
                 local.band_entries.setdefault(band, []).append((key, decision.entry_row_id))
         local.signatures[decision.entry_row_id] = item.print.signature
+        local.story_times.setdefault(key, state.facts.time)

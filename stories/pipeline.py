@@ -137,7 +137,7 @@ class StoryPipeline:
         # first alert and a later, revised count (326 -> 411) its update, never the other way round.
         fresh.sort(key=lambda item: item.time)
         candidates = await find_candidates(session, fresh, self._window)
-        states = await load_story_states(session, candidates, fresh)
+        states = await load_story_states(session, candidates, fresh, self._window)
         batch = Batch(session, candidates, states, self._window, now)
         decisions = [batch.decide(item, inserted[item.entry.entry_id]) for item in fresh]
         await stories_repo.insert_stories(session, batch.created)  # new stories get their ids

@@ -17,15 +17,13 @@ from tests.eval.dataset import load_dataset
 from tests.eval.metrics import FoundFigure, detection_score, figure_score, grouping_score, score_decisions
 from tests.eval.run import TARGETS, on_beat, run_scan
 
-# Dev F1 with the committed model, about a hundredth under it (on-beat pairs 0.817, every pair 0.805 with
-# grouping_c..bp). Its history, in short: each wave of fresh dev files lowered it where the model of the time
-# joined their traps unseen and the refitted threshold rose (on-beat 0.862 -> 0.789 over grouping_m..ac); the
-# story agreement, then scoring only the pairs the labels speak of (`labels_relate`), raised it (0.844);
-# reading the threshold off models that never saw the writer's file lowered it (0.772); the feature
-# `dated_from_another_event` raised it (0.795 -> 0.826 on grouping_c..av); the files up to grouping_bp and
-# trees of depth three left it where the model before them had it on the same data (0.819 -> 0.817).
-GROUPING_F1_FLOOR = 0.81
-GROUPING_ALL_PAIRS_F1_FLOOR = 0.79
+# Dev F1 with the committed model, about a hundredth under it (on-beat pairs 0.845, every pair 0.832 with
+# grouping_c..bp). The model's refits over the waves of fresh dev files left the on-beat figure between 0.77
+# and 0.86 (see README's known limits); the scan's candidates kept to each entry's own days
+# (`stories.batch.time_stretches`, `ranked_stories`) raised it from 0.817, every pair from 0.805: the dev
+# split spans decades, and stories of other years sharing a common figure had taken the candidates' places.
+GROUPING_F1_FLOOR = 0.835
+GROUPING_ALL_PAIRS_F1_FLOOR = 0.82
 
 
 def test_labelled_set_meets_its_own_requirements() -> None:
