@@ -320,8 +320,8 @@ async def test_a_reworded_update_with_another_label_is_an_update(
 async def test_a_vaguer_rewrite_is_a_duplicate_not_an_update(
     engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A stand-in sure of the pair: this is about what a vaguer figure does to the story it joined (the fitted
-    # model scores this rewrite under its threshold, and it starts a story of its own: README, known limits).
+    # A stand-in sure of the pair: this is about what a vaguer figure does to the story it joined, whatever
+    # the fitted model scores the rewrite (it sits at the threshold: README, known limits).
     monkeypatch.setattr("stories.batch.load_model", lambda: HeadlineModel(0.0, 0.0))
     events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
     vaguer = (
