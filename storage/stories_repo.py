@@ -168,9 +168,8 @@ async def find_stories_by_figures(
     as_loaded = column_type.result_processor(dialect, None)
     window = [as_stored(since), as_stored(until)] if as_stored is not None else [since, until]
     rows = await _select_in(session, _STORIES_BY_FIGURES, figure_keys, trailing=(*window, limit, 0))
-    if as_loaded is None:
-        return [(row[0], row[1], row[2]) for row in rows]
-    return [(row[0], row[1], as_loaded(row[2])) for row in rows]
+    load = as_loaded or (lambda value: value)
+    return [(row[0], row[1], load(row[2])) for row in rows]
 
 
 async def load_signatures(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, bytes]:

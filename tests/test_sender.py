@@ -36,10 +36,11 @@ class Post:
 
 @dataclass
 class ScriptedPoster:
-    """A chat platform whose answers the test decides: each call pops the next scripted failure, if any."""
+    """A chat platform whose answers the test decides: each call asks `failures` (the call's number, its
+    channel) for the failure to raise, if any."""
 
     platform: str = "console"
-    failures: Callable[[int], Exception | None] = lambda _call: None
+    failures: Callable[[int, str], Exception | None] = lambda _call, _channel: None
     remembers_keys: bool = True  # like Slack metadata search / Discord nonce: find_posted works
     posts: list[Post] = field(default_factory=list)
     calls: int = 0
@@ -48,7 +49,7 @@ class ScriptedPoster:
         self, channel: str, alert: Alert, *, thread: PostedMessage | None, idempotency_key: str
     ) -> PostedMessage:
         self.calls += 1
-        failure = self.failures(self.calls)
+        failure = self.failures(self.calls, channel)
         if failure is not None:
             raise failure
         self.posts.append(Post(channel, alert, thread, idempotency_key))
@@ -124,7 +125,7 @@ async def test_order_per_channel_survives_a_429_storm(engine: AsyncEngine) -> No
         await enqueue(sessions, [story_event(story)])
     storm = random.Random(3)
     poster = ScriptedPoster(
-        failures=lambda _call: RateLimited(retry_after=0.0) if storm.random() < 0.6 else None
+        failures=lambda _call, _channel: RateLimited(retry_after=0.0) if storm.random() < 0.6 else None
     )
     clock = Clock(NOW)
     sender = make_sender(sessions, poster, clock)
@@ -146,7 +147,9 @@ async def test_transient_failures_back_off_then_dead_letter(sqlite_engine: Async
     sessions = session_factory(sqlite_engine)
     await add_channel(sessions, "newsdesk")
     await enqueue(sessions, [story_event(await add_story(sessions))])
-    poster = ScriptedPoster(failures=lambda _call: TransientDeliveryError("HTTP 503 from the platform"))
+    poster = ScriptedPoster(
+        failures=lambda _call, _channel: TransientDeliveryError("HTTP 503 from the platform")
+    )
     clock = Clock(NOW)
     sender = make_sender(sessions, poster, clock, max_attempts=3)
 
@@ -176,7 +179,7 @@ async def test_permanent_failure_is_dead_at_once_and_does_not_block_the_channel(
     for n in range(2):
         await enqueue(sessions, [story_event(await add_story(sessions, f"Story {n}"))])
     poster = ScriptedPoster(
-        failures=lambda call: PermanentDeliveryError("channel_not_found") if call == 1 else None
+        failures=lambda call, _channel: PermanentDeliveryError("channel_not_found") if call == 1 else None
     )
     sender = make_sender(sessions, poster, Clock(NOW))
 
@@ -295,20 +298,17 @@ async def test_a_429_pauses_the_channel_for_every_worker(engine: AsyncEngine) ->
     for n in range(2):
         await enqueue(sessions, [story_event(await add_story(sessions, f"Story {n}"))])
 
-    class NewsdeskLimitedOnce(ScriptedPoster):
-        # The 429 is scripted by channel, not by call number: the two channels' posts run concurrently, and
-        # which of them is the first call differs from run to run (it failed one CI run on PostgreSQL).
-        limited = False
+    # The 429 is scripted by channel, not by call number: the two channels' posts run concurrently, and which
+    # of them is the first call differs from run to run (it failed one CI run on PostgreSQL).
+    limited: list[str] = []
 
-        async def post(
-            self, channel: str, alert: Alert, *, thread: PostedMessage | None, idempotency_key: str
-        ) -> PostedMessage:
-            if channel == "newsdesk" and not self.limited:
-                self.limited = True
-                raise RateLimited(retry_after=30.0)
-            return await super().post(channel, alert, thread=thread, idempotency_key=idempotency_key)
+    def newsdesk_once(_call: int, channel: str) -> Exception | None:
+        if channel == "newsdesk" and not limited:
+            limited.append(channel)
+            return RateLimited(retry_after=30.0)
+        return None
 
-    poster = NewsdeskLimitedOnce()
+    poster = ScriptedPoster(failures=newsdesk_once)
     clock = Clock(NOW)
     first = make_sender(sessions, poster, clock, worker_id="w1", channel_interval=1.0)
     second = make_sender(sessions, poster, clock, worker_id="w2", channel_interval=1.0)
@@ -407,7 +407,7 @@ async def test_delivery_status_reports_queue_age_and_dead_letters(sqlite_engine:
     await add_channel(sessions, "C404", platform="slack")
     await enqueue(sessions, [story_event(await add_story(sessions, "Waiting story"))])
     refused = PermanentDeliveryError("channel_not_found")
-    poster = ScriptedPoster(platform="slack", failures=lambda _call: refused)
+    poster = ScriptedPoster(platform="slack", failures=lambda _call, _channel: refused)
     await make_sender(sessions, poster, Clock(NOW)).drain()
 
     async with sessions() as session:
