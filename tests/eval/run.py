@@ -104,6 +104,10 @@ NEW_TEST_FILES = (
     "unseen_ar.toml",
     "unseen_as.toml",
     "unseen_at.toml",
+    "unseen_au.toml",
+    "unseen_av.toml",
+    "unseen_aw.toml",
+    "unseen_ax.toml",
 )  # written after the split by people who had not read the code
 
 
