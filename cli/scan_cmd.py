@@ -71,6 +71,7 @@ class ScanRow:
             "duplicate_of": self.event.duplicate_of,
             "update": update,
             "match": self.event.match.as_json() if self.event.match is not None else None,
+            "near_match": self.event.near_match.as_json() if self.event.near_match is not None else None,
             "summary": self.summary,
             "figures": [
                 {"value": _number(item["value"]), "text": item["text"], "what": item["what"]}

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import story_reads
 from storage.channels_repo import ANY_LANGUAGE
 from storage.models import EntryRow
-from storage.outbox import ClaimedRow, changes_from_payload, joined_from_payload
+from storage.outbox import ClaimedRow, changes_from_payload, first_alert_near_match, joined_from_payload
 from storage.story_records import figures_from_json, story_from_row
 from stories.figure_match import changes_in_words_of, in_words_of
-from stories.model import Alert, AlertKind, AlertSource, FigureChange, StoryCluster
+from stories.model import Alert, AlertKind, AlertSource, FigureChange, NearMatch, StoryCluster
 from stories.summarize import summarize
 
 
@@ -43,12 +43,18 @@ async def build_alert(session: AsyncSession, row: ClaimedRow) -> Alert | None:
     report = report_in_language(members, row.channel_language, cluster.language)
     if report is not None:
         cluster, changes = in_words_of_report(cluster, changes, report)
+    near_match = None
+    if kind is AlertKind.NEW:
+        near_match = NearMatch.from_json(row.payload.get("near_match"))
+    elif kind is AlertKind.EDIT:
+        near_match = await first_alert_near_match(session, row.story_id, row.channel_id)
     return Alert(
         kind=kind,
         story=cluster,
         changes=changes,
         sources=alert_sources(members),
         joined=joined_from_payload(row.payload) if kind is AlertKind.EDIT else (),
+        near_match=near_match,
     )
 
 

@@ -32,7 +32,7 @@ from storage import channels_repo
 from storage.lease_renewal import extend_leases
 from storage.models import ChannelRow, EntryRow, FeedRow, OutboxRow
 from storage.story_records import change_to_json, changes_from_json
-from stories.model import AlertKind, AlertSource, FigureChange, StoryEvent, StoryEventKind
+from stories.model import AlertKind, AlertSource, FigureChange, NearMatch, StoryEvent, StoryEventKind
 
 PENDING = "pending"
 SENDING = "sending"
@@ -130,6 +130,8 @@ async def enqueue_alerts(
         payload: dict[str, Any] = {}
         if kind is AlertKind.UPDATE:
             payload["changes"] = changes_to_payload(event.changes)
+        elif event.near_match is not None:
+            payload["near_match"] = event.near_match.as_json()
         for target in await channels_repo.alert_targets(session, story.topics, now):
             if target.muted_by_topic is not None:
                 await channels_repo.count_skipped(session, target.channel.id, target.muted_by_topic)
@@ -250,6 +252,18 @@ async def _enqueue_edit(
         return False
     metrics.ALERTS_ENQUEUED.labels(kind=AlertKind.EDIT.value).inc()
     return True
+
+
+async def first_alert_near_match(session: AsyncSession, story_id: int, channel_id: int) -> NearMatch | None:
+    """The story named in a story's first alert in a channel as the one it may be (`NearMatch`): an edit
+    re-renders that alert and must keep saying so."""
+    query = select(OutboxRow.payload).where(
+        OutboxRow.story_id == story_id,
+        OutboxRow.channel_id == channel_id,
+        OutboxRow.kind == AlertKind.NEW.value,
+    )
+    payload = (await session.execute(query.order_by(OutboxRow.id).limit(1))).scalar()
+    return NearMatch.from_json(payload.get("near_match")) if isinstance(payload, dict) else None
 
 
 async def _first_alert_queued(session: AsyncSession, story_id: int, channel_id: int) -> bool:

@@ -31,6 +31,11 @@ from stories.prepare import LEAD_CHARS, Prepared, story_view
 
 # Model comparisons per entry: the stories sharing the most lookup keys (figures, names, words) with it.
 MAX_FACT_CANDIDATES = 3
+# An entry that starts its own story names the story it came closest to joining when the model gave that
+# story's best member this much (`NearMatch`). On dev, the pairs the model was asked about that scored 0.8 up
+# to the threshold were one story 85% of the time (782 pairs, out-of-fold), 0.7-0.8 70%: at 0.8 the alert's
+# "possibly the same story" is right far more often than not.
+NEAR_MATCH_BAR = 0.8
 MAX_MEMBERS_COMPARED = 3  # the first report and the two latest entries (a copy, the update)
 # A pair whose words overlap less than this is not compared by the model: on the dev split no such pair
 # came within 0.2 of the threshold (highest probability 0.69), and it skips about 40% of the comparisons.
@@ -116,6 +121,7 @@ class Decision:
     snapshot: StoryCluster  # the story as this entry left it (revision, figures); id filled after flush
     changes: tuple[FigureChange, ...] = ()
     bands: list[int] = field(default_factory=list)
+    closest: tuple[StoryState, float] | None = None  # a new story: the on-beat story it came close to joining
 
 
 @dataclass(slots=True)
@@ -370,7 +376,11 @@ class Batch:
                         return state, StoryMatch(cluster.MatchKind.EXACT, 1.0, evidence)
         return None
 
-    def _same_story(self, item: Prepared) -> tuple[StoryState, StoryMatch] | None:
+    def _same_story(
+        self, item: Prepared
+    ) -> tuple[tuple[StoryState, StoryMatch] | None, tuple[StoryState, float] | None]:
+        """The story the model joins the entry to, with why; else the on-beat story it came closest to, when
+        the model's best probability for it reaches `NEAR_MATCH_BAR` (`NearMatch`)."""
         # Stories sharing the most lookup keys first; only the best few are compared, so a common small
         # number ("2") or word shared by dozens of stories costs nothing.
         ranked = ranked_stories(item, (self._found, self._local), self._window)
@@ -405,15 +415,29 @@ class Batch:
                 scored.append(((state, top[1]), probabilities))
         best = best_story(scored, model.threshold, model.story_agreement)
         if best is None or mine is None:
-            return None
+            return None, self._closest_story(scored)
         (state, other), probability, agreement = best
         evidence = model.evidence(compare(mine, other, explain=True))
         if len(state.members) > 1:
             evidence.append(f"agrees with the story's reports at {agreement:.2f}")
-        return state, StoryMatch(cluster.MatchKind.MODEL, probability, tuple(evidence))
+        return (state, StoryMatch(cluster.MatchKind.MODEL, probability, tuple(evidence))), None
+
+    @staticmethod
+    def _closest_story(
+        scored: list[tuple[tuple[StoryState, StoryView], list[float]]],
+    ) -> tuple[StoryState, float] | None:
+        closest: tuple[StoryState, float] | None = None
+        for (state, _), probabilities in scored:
+            top = max(probabilities, default=0.0)
+            if top >= NEAR_MATCH_BAR and state.row.relevant and (closest is None or top > closest[1]):
+                closest = (state, top)
+        return closest
 
     def decide(self, item: Prepared, entry_row_id: int) -> Decision:
-        found = self._exact(item) or self._next_version(item) or self._near(item) or self._same_story(item)
+        found = self._exact(item) or self._next_version(item) or self._near(item)
+        closest = None
+        if found is None:
+            found, closest = self._same_story(item)
         if (
             found is not None
             and found[1].kind != cluster.MatchKind.EXACT
@@ -422,6 +446,7 @@ class Batch:
             found = None
         if found is None:
             decision = self._new_story(item, entry_row_id)
+            decision.closest = closest
         else:
             decision = self._join(item, entry_row_id, found[0], found[1])
         if decision.match is None or decision.match.kind != cluster.MatchKind.EXACT:

@@ -147,6 +147,39 @@ class StoryMatch:
         return {"kind": self.kind, "score": round(self.score, 3), "evidence": list(self.evidence)}
 
 
+@dataclass(frozen=True, slots=True)
+class NearMatch:
+    """The story an entry that started its own came close to joining: the same-story model's best candidate,
+    under the bar for joining and over the bar for saying so. Its alert names that story, so a reporter sees
+    at once that it may be the same story told from another angle."""
+
+    story_id: int
+    title: str
+    source: str  # feed name of the story's first report
+    score: float  # the model's probability for the member matched best
+
+    def as_json(self) -> dict[str, object]:
+        return {"story_id": self.story_id, "title": self.title, "source": self.source,
+                "score": round(self.score, 3)}  # fmt: skip
+
+    def describe(self) -> str:
+        """The alert's line, plain text (each platform escapes it): `/news story N` shows the other story."""
+        return (
+            f"Possibly the same story as story {self.story_id}: {self.title} ({self.source}; "
+            f"same-story model {self.score:.2f}, under the bar for one story)"
+        )
+
+    @classmethod
+    def from_json(cls, data: object) -> NearMatch | None:
+        """From `as_json`'s form; None for anything else (a row queued before it existed)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(int(data["story_id"]), str(data["title"]), str(data["source"]), float(data["score"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 @dataclass(slots=True)
 class StoryEvent:
     """What the pipeline decided for one new entry; delivery turns NEW/UPDATE into outbox rows."""
@@ -158,6 +191,7 @@ class StoryEvent:
     changes: tuple[FigureChange, ...] = ()
     detection: Detection = field(default_factory=lambda: Detection(relevant=False))
     match: StoryMatch | None = None  # None: the entry started its story
+    near_match: NearMatch | None = None  # a story it started: the one it came close to joining, if any
 
 
 class AlertKind(enum.StrEnum):
@@ -188,6 +222,7 @@ class Alert:
     notice: str | None = None  # plain text for NOTICE alerts
     sources: tuple[AlertSource, ...] = ()  # every outlet and language of the story, first reported first
     joined: tuple[AlertSource, ...] = ()  # EDIT: the reports that joined since the message was last edited
+    near_match: NearMatch | None = None  # NEW: the story this one may be, told another way (`NearMatch`)
 
 
 @dataclass(frozen=True, slots=True)

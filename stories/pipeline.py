@@ -22,7 +22,7 @@ from stories import cluster
 from stories.batch import Batch, Decision, find_candidates, load_story_states
 from stories.figure_match import figure_changes, merge_figures
 from stories.fingerprint import minhash_bytes
-from stories.model import Entry, StoryEvent, StoryEventKind
+from stories.model import Entry, NearMatch, StoryEvent, StoryEventKind
 from stories.prepare import Detector, LanguageDetector, Prepared, prepare_entry, source_hash
 
 if TYPE_CHECKING:
@@ -339,4 +339,17 @@ class StoryPipeline:
             changes=decision.changes,
             detection=decision.prepared.detection,
             match=decision.match,
+            near_match=_near_match(decision),
         )
+
+
+def _near_match(decision: Decision) -> NearMatch | None:
+    """The story a new one came close to joining (`Decision.closest`), as its alert names it; read after the
+    batch's stories are inserted, so one created by this batch has its id."""
+    if decision.closest is None:
+        return None
+    state, score = decision.closest
+    row = state.row
+    if row.id is None:
+        return None
+    return NearMatch(row.id, row.title, row.source, score)

@@ -38,6 +38,7 @@ from stories.model import (
     Entry,
     FigureChange,
     KeyFigure,
+    NearMatch,
     StoryEvent,
     StoryEventKind,
     StoryMatch,
@@ -140,7 +141,7 @@ class Newsroom:
             language=report.language,
         )
 
-    async def new_story(self, report: Report) -> int:
+    async def new_story(self, report: Report, near_match: NearMatch | None = None) -> int:
         now = self.clock.now
         async with self.sessions() as session, session.begin():
             story = StoryRow(
@@ -163,7 +164,7 @@ class Newsroom:
             await session.flush()
             entry = await self._entry(session, report, story.id)
             story.link = entry.link
-            event = StoryEvent(StoryEventKind.NEW, entry, story_from_row(story))
+            event = StoryEvent(StoryEventKind.NEW, entry, story_from_row(story), near_match=near_match)
             await enqueue_alerts(session, [event], now, max_age=timedelta(hours=6))
             return story.id
 
@@ -433,6 +434,55 @@ async def test_an_edit_cannot_ping_on_slack(
     assert "<!everyone>" not in sent and "<!here>" not in sent and "<@U123>" not in sent
     assert "&lt;!everyone&gt; Wire" in sent
     assert not call.params.get("link_names")
+
+
+# --- a story that came close to joining another says so, and keeps saying so when edited -----------------
+
+VAGUER = Report(
+    "AP", "en", "<!everyone> Venezuelan troops slip into Colombia", "Hundreds crossed, officials said."
+)
+
+
+async def test_a_new_story_names_the_story_it_may_be_and_its_edits_keep_the_line(
+    slack: FakeSlack, slack_poster: SlackPoster, engine: AsyncEngine
+) -> None:
+    newsroom, first, sender = await alerted_in_slack(engine, slack_poster)
+    second = await newsroom.new_story(VAGUER, NearMatch(first, "<!everyone> " + EN_TITLE, "Reuters", 0.86))
+    await sender.drain()
+    [_, alert] = slack.top_level(SLACK_CHANNEL)
+    named = f"Possibly the same story as story {first}: &lt;!everyone&gt; {EN_TITLE} (Reuters; same-story"
+    assert named in shown(alert) and "model 0.86" in shown(alert)
+    assert "<!everyone>" not in shown(alert)
+
+    await newsroom.join(second, EFE)
+    await sender.drain()
+    [_, edited] = slack.top_level(SLACK_CHANNEL)
+    assert "2 sources" in shown(edited) and named in shown(edited)
+    # The first story's own alert names nothing.
+    assert "Possibly the same story" not in shown(slack.top_level(SLACK_CHANNEL)[0])
+
+
+async def test_discord_and_console_alerts_name_the_story_it_may_be(
+    discord_api: FakeDiscordAPI, discord_poster: DiscordPoster, sqlite_engine: AsyncEngine
+) -> None:
+    newsroom = newsroom_on(sqlite_engine)
+    await newsroom.channel("discord", str(DISCORD_CHANNEL))
+    await newsroom.channel("console", "desk")
+    stream = io.StringIO()
+    console = ConsolePoster(ConsoleOutput(stream, color=False))
+    sender = DeliverySender(
+        newsroom.sessions, {"discord": discord_poster, "console": console}, worker_id="w1",
+        channel_interval=0.0, clock=newsroom.clock, rng=random.Random(5),
+    )  # fmt: skip
+    await newsroom.new_story(VAGUER, NearMatch(41, "@everyone Soldiers desert", "Reuters", 0.81))
+    await sender.drain()
+    [message] = discord_api.messages[DISCORD_CHANNEL]
+    [embed] = message["embeds"]
+    field = next(f for f in embed["fields"] if f["name"] == "Possibly the same story")
+    assert field["value"].startswith("Possibly the same story as story 41: @\u200beveryone Soldiers desert")
+    assert "same-story model 0.81" in field["value"]
+    printed = " ".join(stream.getvalue().split())  # the console wraps long lines
+    assert "Possibly the same story as story 41: @everyone Soldiers desert (Reuters; same-story" in printed
 
 
 # --- Discord -------------------------------------------------------------------------------------------

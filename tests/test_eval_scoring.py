@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 from tests.eval.dataset import EvalEntry, labels_relate
-from tests.eval.metrics import grouping_score
+from tests.eval.metrics import grouping_score, near_match_score
 
 
 def _entry(key: str, story: str, origin: str) -> EvalEntry:
@@ -34,3 +34,16 @@ def test_one_story_labelled_across_two_files_is_scored() -> None:
     assert labels_relate(real, written)
     score = grouping_score([real, written], {"r": 1, "w": 2})
     assert score.false_negatives == 1
+
+
+def test_possibly_the_same_story_lines_are_scored_against_the_gold_stories() -> None:
+    # a1 and a2 are one story the bot told apart, a2's line naming a1's story (right); b1 and b2 are two
+    # stories, b2's line naming b1's (wrong); c2 started apart from its story's c1 and said nothing.
+    keys = ("a1", "a2", "b1", "b2", "c1", "c2")
+    at = {key: datetime(2025, 5, 12, int(key[1]), tzinfo=UTC) for key in keys}
+    gold = {"a1": "a", "a2": "a", "b1": "b", "b2": "bb", "c1": "c", "c2": "c"}
+    items = [dataclasses.replace(_entry(key, gold[key], "unseen_x.toml"), published=at[key]) for key in keys]
+    stories = {"a1": 1, "a2": 2, "b1": 3, "b2": 4, "c1": 5, "c2": 6}
+    score = near_match_score(items, stories, {"a2": 1, "b2": 3})
+    assert (score.named, score.right) == (2, 1)
+    assert (score.apart, score.apart_named) == (2, 1)  # a2 and c2 started apart; a2 said so

@@ -19,7 +19,7 @@ from storage.models import EntryRow, FeedRow, StoryBandRow, StoryRevisionRow, St
 from stories.fingerprint import BANDS
 from stories.grouping.features import FEATURES, PairEvidence
 from stories.grouping.terms import cosine, tfidf, title_terms
-from stories.model import Entry, StoryEvent, StoryEventKind
+from stories.model import Entry, NearMatch, StoryEvent, StoryEventKind
 from stories.pipeline import StoryPipeline
 from stories.topics import load_topics
 from tests.conftest import CORPUS
@@ -443,6 +443,71 @@ class HeadlineModel:
 
     def evidence(self, pair: PairEvidence, limit: int = 4) -> list[str]:
         return ["headlines alike"]
+
+
+@dataclass
+class UnsureModel:
+    """A stand-in for the same-story model that gives every pair one probability."""
+
+    score: float
+    threshold: float = 0.92
+    story_agreement: float = 0.0
+
+    def probability(self, values: list[float]) -> float:
+        return self.score
+
+    def evidence(self, pair: PairEvidence, limit: int = 4) -> list[str]:
+        return ["unsure"]
+
+
+VAGUER_LEAD = (
+    "More than 300 members of Venezuela's armed forces have slipped across the border into Colombia "
+    "since Saturday, Migration Colombia said on Tuesday, as pressure mounts on Nicolas Maduro."
+)
+
+
+@pytest.mark.parametrize(("score", "named"), [(0.85, True), (0.7, False)])
+@pytest.mark.parametrize("one_batch", [False, True])
+async def test_a_story_started_close_to_joining_another_names_it(
+    engine: AsyncEngine,
+    pipeline: StoryPipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    score: float,
+    named: bool,
+    one_batch: bool,
+) -> None:
+    # Under the bar for one story the rewrite starts its own; at 0.8 or more (`NEAR_MATCH_BAR`) the new
+    # story names the one it may be, for its alert. In one batch the other story is not stored yet.
+    monkeypatch.setattr("stories.batch.load_model", lambda: UnsureModel(score))
+    first = entry("a1", "afp", TITLE, REFERENCE)
+    rewrite = entry("b1", "wire", "Hundreds of Venezuelan soldiers defect", VAGUER_LEAD,
+                    published=PUBLISHED + timedelta(hours=2))  # fmt: skip
+    if one_batch:
+        events = await run(engine, pipeline, "afp", [first, rewrite])
+    else:
+        events = await run(engine, pipeline, "afp", [first])
+        events += await run(engine, pipeline, "wire", [rewrite])
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.NEW]
+    story = events[0].story.story_id
+    assert events[1].story.story_id != story and events[0].near_match is None
+    expected = NearMatch(story, TITLE, "afp", score) if named else None
+    assert events[1].near_match == expected
+
+
+async def test_an_off_beat_story_is_never_named_as_the_one_a_story_may_be(
+    engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its alert would point at a story no channel was told of.
+    monkeypatch.setattr("stories.batch.load_model", lambda: UnsureModel(0.9))
+    oil = "PDVSA says Venezuelan crude output rose to 1.1 million barrels a day in March"
+    events = await run(engine, pipeline, "afp", [entry("o1", "afp", oil, oil)])
+    events += await run(engine, pipeline, "wire", [
+        entry("o2", "wire", "Venezuela crude output reaches 1.1 million barrels a day",
+              "PDVSA said production climbed in March on higher output from the Orinoco belt.",
+              published=PUBLISHED + timedelta(hours=1))
+    ])  # fmt: skip
+    assert [event.kind for event in events] == [StoryEventKind.OFF_BEAT, StoryEventKind.OFF_BEAT]
+    assert events[1].story.story_id != events[0].story.story_id and events[1].near_match is None
 
 
 # One running event, two stories: the troops sent, then the toll. The toll's headline matches the second

@@ -17,7 +17,7 @@ REFERENCE = (CORPUS / "reference" / "000_5eee94eb242c2621.txt").read_text(encodi
 TITLE = "Colombia says 326 Venezuelan army deserters since Saturday"
 JSON_KEYS = {
     "feed", "id", "guid", "link", "title", "lang", "relevant", "topics", "matched", "story_id",
-    "duplicate_of", "update", "match", "summary", "figures",
+    "duplicate_of", "update", "match", "near_match", "summary", "figures",
 }  # fmt: skip
 REFERENCE_WHAT = {
     326: "members of Venezuela's armed forces",

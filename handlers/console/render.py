@@ -210,6 +210,8 @@ def render_alert(
         parts.append(head)
         for change in alert.changes:
             parts.append(Text("    • " + change.describe(), style="yellow"))
+        if alert.near_match is not None:
+            parts.append(Text("    " + alert.near_match.describe(), style="magenta"))
         if alert.notice:
             parts.append(Text("    " + alert.notice))
     return _print(parts, color=color, width=width) + "\n"

@@ -162,6 +162,9 @@ def alert_embed(alert: Alert, colours: Mapping[str, int], *, ref: str | None = N
     if len(alert.sources) > 1 and alert.kind is not AlertKind.UPDATE:
         sources = sources_field(alert.sources)
         embed.add_field(name=f"{len(alert.sources)} sources", value=sources, inline=False)
+    if alert.near_match is not None and alert.kind is not AlertKind.UPDATE:
+        near = defuse(alert.near_match.describe())
+        embed.add_field(name="Possibly the same story", value=near, inline=False)
     if story.matched:
         embed.add_field(name="Why it matched", value=defuse(", ".join(story.matched)), inline=False)
     if story.topics:

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from handlers.news.views import NewsReply, ReplySection, StoryLine, Table
 from handlers.slack.mrkdwn import code, escape, escaped_fit, fit, link, plain_fit, slack_date
-from stories.model import Alert, AlertKind, AlertSource, KeyFigure, StoryCluster, top_figures
+from stories.model import Alert, AlertKind, AlertSource, KeyFigure, NearMatch, StoryCluster, top_figures
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -36,6 +36,7 @@ MAX_BUTTON_VALUE = 2000
 MAX_BUTTON_TEXT = 75
 # Readability caps, well inside the hard limits: an alert is read on a phone in a busy channel.
 HEADLINE_CHARS = 400
+NEAR_MATCH_CHARS = 600  # the other story's headline and source, in a context element
 ALERT_SUMMARY_CHARS = 600
 LINE_SUMMARY_CHARS = 240
 FALLBACK_CHARS = 3000
@@ -148,7 +149,7 @@ def render_alert(alert: Alert, *, edited: bool = False) -> SlackMessage:
         return SlackMessage(text=fit(notice, FALLBACK_CHARS), blocks=_finish([_section(notice or " ")]))
     if alert.kind is AlertKind.UPDATE and not edited:
         return _render_update(alert)
-    return _render_new(alert.story, alert.sources, edited=edited)
+    return _render_new(alert.story, alert.sources, edited=edited, near_match=alert.near_match)
 
 
 def _sources_line(sources: Sequence[AlertSource]) -> str:
@@ -163,7 +164,9 @@ def _sources_line(sources: Sequence[AlertSource]) -> str:
     return f"{len(sources)} sources: {outlets}{tail}"
 
 
-def _render_new(story: StoryCluster, sources: Sequence[AlertSource], *, edited: bool) -> SlackMessage:
+def _render_new(
+    story: StoryCluster, sources: Sequence[AlertSource], *, edited: bool, near_match: NearMatch | None = None
+) -> SlackMessage:
     count = len(sources) if sources else story.source_count
     counted = f" · {count} sources" if count > 1 else ""
     body: list[Block] = [_header(f"New story on the beat{counted}")]
@@ -173,6 +176,8 @@ def _render_new(story: StoryCluster, sources: Sequence[AlertSource], *, edited: 
         body.append(_section(escaped_fit(story.summary, ALERT_SUMMARY_CHARS)))
     if len(sources) > 1:
         body.append(_context(_sources_line(sources)))
+    if near_match is not None:
+        body.append(_context(escaped_fit(near_match.describe(), NEAR_MATCH_CHARS)))
     figures = _figure_fields(story.figures)
     if figures is not None:
         body.append(figures)

@@ -106,6 +106,51 @@ def grouping_score(
 
 
 @dataclass(frozen=True, slots=True)
+class NearMatchScore:
+    """How the alerts' "possibly the same story" lines (`NearMatch`) did: how many named a story, how many of
+    those a story holding an earlier report of the entry's own story (`right`); and of the on-beat stories
+    the bot started apart from an earlier report of their own story (`apart`), how many said so."""
+
+    named: int
+    right: int
+    apart: int
+    apart_named: int
+
+
+def near_match_score(
+    items: Sequence[EvalEntry], predicted_story: Mapping[str, object], named: Mapping[str, object]
+) -> NearMatchScore:
+    """`named`: entry id -> the story its near match names (entries without one left out)."""
+    members: dict[object, list[EvalEntry]] = {}
+    for item in items:
+        if item.id in predicted_story:
+            members.setdefault(predicted_story[item.id], []).append(item)
+    by_id = {item.id: item for item in items}
+    right = 0
+    for key, story in named.items():
+        item = by_id[key]
+        right += any(
+            other.story == item.story and labels_relate(item, other) for other in members.get(story, ())
+        )
+    by_gold: dict[str, list[EvalEntry]] = {}
+    for item in items:
+        by_gold.setdefault(item.story, []).append(item)
+    apart = apart_named = 0
+    for story_members in members.values():
+        first = min(story_members, key=lambda entry: entry.published)
+        earlier_elsewhere = any(
+            other.published < first.published
+            and labels_relate(first, other)
+            and predicted_story.get(other.id) != predicted_story[first.id]
+            for other in by_gold[first.story]
+        )
+        if first.relevant and earlier_elsewhere:
+            apart += 1
+            apart_named += first.id in named
+    return NearMatchScore(len(named), right, apart, apart_named)
+
+
+@dataclass(frozen=True, slots=True)
 class FoundFigure:
     value: float
     text: str

@@ -34,12 +34,14 @@ from stories.topics import TopicCatalog, load_topics
 from tests.eval.dataset import DATA_DIR, EvalEntry, load_dataset, render_feeds
 from tests.eval.metrics import (
     FoundFigure,
+    NearMatchScore,
     Score,
     as_entry,
     detection_score,
     figure_score,
     format_ids,
     grouping_score,
+    near_match_score,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +146,7 @@ def main() -> int:
     print("The split is by story; dev is tuned and trained on, test is frozen: its details are not printed.")
 
     table: dict[str, dict[str, Score]] = {}
+    near_matches: dict[str, NearMatchScore] = {}
     for name, items in views.items():
         verbose = name == "dev"
         rows: dict[str, Score] = {}
@@ -162,6 +165,8 @@ def main() -> int:
             rows["grouping, cross-language pairs"] = grouping_score(items, stories, cross_language)
             rows["grouping, pairs with an update"] = grouping_score(items, stories, with_update)
             rows["key figures"] = figure_score(items, {key: _figures(row) for key, row in scanned.items()})
+            named = {key: _near_story(row) for key, row in scanned.items() if row.get("near_match")}
+            near_matches[name] = near_match_score(items, stories, named)
         table[name] = rows
         if verbose:
             print()
@@ -186,6 +191,13 @@ def main() -> int:
         f"{name} {rows['grouping'].unscored_joins}" for name, rows in table.items() if "grouping" in rows
     )
     print(f"pairs joined across data files, not scored (each file is a world of its own): {joins}")
+    print('"possibly the same story" lines (`near_match`): named a story of the entry\'s own story / on-beat')
+    print("stories started apart from an earlier report of theirs that had the line")
+    for name, near in near_matches.items():
+        right = near.right / max(near.named, 1)
+        covered = near.apart_named / max(near.apart, 1)
+        print(f"    {name}: {near.right} of {near.named} ({right:.2f}) / "
+              f"{near.apart_named} of {near.apart} ({covered:.2f})")  # fmt: skip
 
     print()
     print_single_support(everything, catalog)
@@ -286,6 +298,12 @@ def _story_key(row: dict[str, object]) -> object:
     if row.get("story_id") is not None:
         return row["story_id"]
     return row.get("duplicate_of") or row.get("id")
+
+
+def _near_story(row: dict[str, object]) -> object:
+    near = row["near_match"]
+    assert isinstance(near, dict)
+    return near["story_id"]
 
 
 def _figures(row: dict[str, object]) -> list[FoundFigure]:
