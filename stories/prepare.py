@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from stories import cluster
 from stories.cleanup import clean_article, clean_text
 from stories.figures import extract_figures
-from stories.fingerprint import Fingerprint, fingerprint
+from stories.fingerprint import Fingerprint, fingerprint, headline_opening_name
 from stories.grouping.features import StoryView, guid_base, make_view
 from stories.grouping.terms import distinctive_terms, title_terms
 from stories.model import Detection, Entry, KeyFigure
@@ -89,7 +89,7 @@ def prepare_entry(
     time = cleaned.published or now
     days, updating = cluster.lead_signals(f"{title}\n{lead}")
     headline = tuple(title_terms(title, cleaned.language))
-    lookup = lookup_values(printed.names, headline)
+    lookup = lookup_values(printed.names | headline_opening_name(title), headline)
     # The agency guid without its version suffix, for every entry: an update under "…:2" is certain to be
     # its item's next version, on the beat or off (one key, cheap).
     base = guid_base(cleaned.guid)
@@ -118,12 +118,16 @@ def prepare_entry(
     )
 
 
-LOOKUP_TITLE_TERMS = 4  # a rewrite or translation keeps one of a headline's rarest words, bridged
+# A rewrite or translation keeps one of a headline's rarest words, bridged. Six, with the headline's opening
+# name (`headline_opening_name`): on dev, of the 5,636 same-story pairs within the matching window the
+# lookups found 5,217 with four words and no opening name, 5,424 with these (candidate pairs 9,019 -> 10,850).
+LOOKUP_TITLE_TERMS = 6
 
 
 def lookup_values(names: frozenset[str], headline_terms: Sequence[str]) -> frozenset[str]:
     """What the store finds an entry's candidate stories by, besides figures and its guid: the names and the
-    rarest words of the title (`title_terms`: bridged to English, so a translation finds its original)."""
+    rarest words of the title (`title_terms`: bridged to English, so a translation finds its original). The
+    store holds an entry's own keys, so a pair is found by a word only when it is among both sides' rarest."""
     words = distinctive_terms(headline_terms, LOOKUP_TITLE_TERMS)
     return names | {f"~{word}" for word in words}
 

@@ -13,6 +13,7 @@ from stories.cluster import (
 from stories.figure_match import consistent, figure_changes, merge_figures
 from stories.fingerprint import (
     band_keys,
+    headline_opening_name,
     minhash,
     minhash_bytes,
     minhash_from_bytes,
@@ -88,6 +89,17 @@ def test_names_are_folded_cut_to_keys_and_skip_sentence_openers() -> None:
     assert {"cucut", "juan", "guaid", "bogot", "venez"} <= found
     assert "most" not in found and "the" not in found
     assert names("The Venezuelan troops.") & names("Troops left Venezuela.") == {"venez"}
+
+
+def test_a_headlines_opening_name_is_a_key_though_names_leave_sentence_openers_out() -> None:
+    # A rewrite names the place inside its headline that the original opens with: the opener must be a key.
+    opener = "Ureña amanece bajo restricción nocturna por violencia en las trochas"
+    inside = "Decretan toque de queda en Ureña tras tiroteo en la frontera"
+    assert "urena" not in names(opener)
+    assert headline_opening_name(opener) == {"urena"} <= names(inside)
+    assert headline_opening_name("«Maicao» decreta toque de queda") == {"maica"}
+    assert not headline_opening_name("El Vaticano confirma la mediación")  # a function word, not a name
+    assert not headline_opening_name("326 desertores cruzan") and not headline_opening_name("")
 
 
 STORY_NAMES = names("Maduro said Venezuela and Colombia met in Cucuta. Kruger of Migration Colombia spoke.")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from stories.cluster import name_keys
 from stories.grouping.features import FEATURES
 from stories.grouping.model import SameStoryModel
 from tests.eval.dataset import EvalEntry
@@ -29,6 +30,7 @@ from training.train_grouping import (
     fold_groups,
     make_pairs,
     pick_decision,
+    prepare_all,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +85,24 @@ def test_two_files_entries_are_an_example_only_when_labelled_one_story() -> None
     found = {(pair.new.id, pair.old.id) for pair in make_pairs([first, copy, other_file, labelled])}
     assert ("j2", "j1") in found and ("z2", "j1") in found and ("z2", "z1") in found
     assert ("z1", "j1") not in found and ("z1", "j2") not in found
+
+
+def test_examples_are_the_pairs_the_stores_lookups_offer() -> None:
+    # A name is looked up on the days around an entry only (`cluster.NAME_KEY_DAYS`): a report three days
+    # later naming the same town is never compared, so it is no example; one the next morning is. A
+    # headline's opening name is a key too ("Ureña" opens one headline and is inside the other).
+    def told(key: str, when: datetime, title: str) -> EvalEntry:
+        return EvalEntry(key, "wire-es", "es", 1, "s", True, "original", title, "", (), when)
+
+    start = datetime(2019, 2, 26, 18, tzinfo=UTC)
+    first = told("a", start, "Ureña amanece bajo restricción nocturna")
+    morning = told("b", start + timedelta(hours=14), "Decretan toque de queda en Ureña")
+    later = told("c", start + timedelta(days=3), "Comerciantes de Ureña reabren sus negocios")
+    found = {(pair.new.id, pair.old.id) for pair in make_pairs([first, morning, later])}
+    assert ("b", "a") in found
+    assert ("c", "a") not in found and ("c", "b") not in found
+    (opening,) = prepare_all([first])
+    assert set(name_keys(frozenset({"urena"}), start)) <= set(opening.name_keys)
 
 
 def test_folds_are_dealt_by_data_file_so_a_files_traps_are_held_out_with_its_stories() -> None:

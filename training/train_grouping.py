@@ -61,7 +61,7 @@ from stories.grouping.features import (
 )
 from stories.grouping.model import LEAF, MODEL_FILE, SameStoryModel
 from stories.language import detect_language
-from stories.prepare import LOOKUP_TITLE_TERMS, Prepared, prepare_entry, story_view
+from stories.prepare import Prepared, prepare_entry, story_view
 from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
@@ -157,14 +157,13 @@ def prepare_all(items: list[EvalEntry]) -> list[Prepared]:
 
 
 def candidate_like(new: Prepared, old: Prepared) -> bool:
-    """Whether the store's lookups could offer `old`'s story to `new`: a shared figure key, name, rare title
-    word or guid base."""
-    if set(new.print.figure_keys) & set(old.print.figure_keys):
-        return True
-    a, b = story_view(new), story_view(old)
-    if a.names & b.names or (a.guid_base and a.guid_base == b.guid_base):
-        return True
-    return bool(set(terms.distinctive_terms(a.headline_terms, LOOKUP_TITLE_TERMS)) & set(b.headline_terms))
+    """Whether the store's lookups offer `old`'s story to `new`, as `stories.batch.find_candidates` asks them:
+    a shared figure key, or one of `new`'s name, title word and guid keys of the days around it among the
+    keys `old` was stored under on its day. Pairs the bot never compares are neither examples nor replayed."""
+    return not (
+        set(new.print.figure_keys).isdisjoint(old.print.figure_keys)
+        and set(new.name_lookup).isdisjoint(old.name_keys)
+    )
 
 
 def certain(new: Prepared, old: Prepared) -> bool:
