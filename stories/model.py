@@ -222,7 +222,7 @@ class Alert:
     notice: str | None = None  # plain text for NOTICE alerts
     sources: tuple[AlertSource, ...] = ()  # every outlet and language of the story, first reported first
     joined: tuple[AlertSource, ...] = ()  # EDIT: the reports that joined since the message was last edited
-    near_match: NearMatch | None = None  # NEW: the story this one may be, told another way (`NearMatch`)
+    near_match: NearMatch | None = None  # NEW and its EDITs: the story this one may be (`NearMatch`)
 
 
 @dataclass(frozen=True, slots=True)
