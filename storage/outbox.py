@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -254,25 +254,29 @@ async def _enqueue_edit(
     return True
 
 
+def _first_alert(story_id: int, channel_id: int, *columns: Any) -> Select[Any]:
+    """`columns` of the story's first (NEW) alert row in a channel: the row edits and updates refer to."""
+    return (
+        select(*columns)
+        .where(
+            OutboxRow.story_id == story_id,
+            OutboxRow.channel_id == channel_id,
+            OutboxRow.kind == AlertKind.NEW.value,
+        )
+        .order_by(OutboxRow.id)
+        .limit(1)
+    )
+
+
 async def first_alert_near_match(session: AsyncSession, story_id: int, channel_id: int) -> NearMatch | None:
     """The story named in a story's first alert in a channel as the one it may be (`NearMatch`): an edit
     re-renders that alert and must keep saying so."""
-    query = select(OutboxRow.payload).where(
-        OutboxRow.story_id == story_id,
-        OutboxRow.channel_id == channel_id,
-        OutboxRow.kind == AlertKind.NEW.value,
-    )
-    payload = (await session.execute(query.order_by(OutboxRow.id).limit(1))).scalar()
+    payload = (await session.execute(_first_alert(story_id, channel_id, OutboxRow.payload))).scalar()
     return NearMatch.from_json(payload.get("near_match")) if isinstance(payload, dict) else None
 
 
 async def _first_alert_queued(session: AsyncSession, story_id: int, channel_id: int) -> bool:
-    query = select(OutboxRow.id).where(
-        OutboxRow.story_id == story_id,
-        OutboxRow.channel_id == channel_id,
-        OutboxRow.kind == AlertKind.NEW.value,
-    )
-    return (await session.execute(query.limit(1))).first() is not None
+    return (await session.execute(_first_alert(story_id, channel_id, OutboxRow.id))).first() is not None
 
 
 async def enqueue_notice(session: AsyncSession, channel_id: int, text: str, now: datetime) -> int:
@@ -471,19 +475,8 @@ async def first_alert_in_channel(
     session: AsyncSession, story_id: int, channel_id: int
 ) -> tuple[str, str | None] | None:
     """(message id, thread id) of the story's sent NEW alert in that channel: updates reply under it."""
-    row = (
-        await session.execute(
-            select(OutboxRow.message_id, OutboxRow.thread_id)
-            .where(
-                OutboxRow.story_id == story_id,
-                OutboxRow.channel_id == channel_id,
-                OutboxRow.kind == AlertKind.NEW.value,
-                OutboxRow.state == SENT,
-            )
-            .order_by(OutboxRow.id)
-            .limit(1)
-        )
-    ).first()
+    query = _first_alert(story_id, channel_id, OutboxRow.message_id, OutboxRow.thread_id)
+    row = (await session.execute(query.where(OutboxRow.state == SENT))).first()
     if row is None or row.message_id is None:
         return None
     return row.message_id, row.thread_id
