@@ -110,6 +110,9 @@ NEW_TEST_FILES = (
     "unseen_av.toml",
     "unseen_aw.toml",
     "unseen_ax.toml",
+    "unseen_ay.toml",
+    "unseen_az.toml",
+    "unseen_ba.toml",
 )  # written after the split by people who had not read the code
 
 
