@@ -29,7 +29,7 @@ bench: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m tests.eval.run
 
-# Refit the same-story model and its IDF table from the dev split (stories/grouping/data/, MODEL_CARD.md).
+# Refit the same-story model, its IDF table and word associations from the dev split (stories/grouping/data/).
 train-grouping: $(STAMP)
 	$(BIN)/python -m training.train_grouping
 

@@ -1,5 +1,6 @@
-"""`make train-grouping`: fit the same-story model (`stories/grouping/data/same_story_model.json`) and the
-IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`), and write the model card.
+"""`make train-grouping`: fit the same-story model (`stories/grouping/data/same_story_model.json`), the
+IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`) and its word associations
+(`stories/grouping/data/word_associations.tsv.gz`, `training.word_associations`), and write the model card.
 
 1. IDF: document frequencies of the bridged terms over a background corpus: the real headlines of the bundled
    leo2166 snapshots, the real outlet feeds of `../shared/corpus/feeds-real/`, and the dev split. Never test.
@@ -7,6 +8,8 @@ IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`), and write the mo
    each pair within the matching window that the store could offer as a candidate (a shared name, figure or
    distinctive word, or the same agency guid) is one example, labelled by the gold stories. Only pairs the
    labels say something of (`labels_relate`): two data files may tell one event under two story names.
+   Their association features are read from tables learned without the pair's own data file; the table
+   learned from every pair is what the bot reads.
 3. Fit: scikit-learn gradient-boosted trees of depth three with leaves of at least 50 pairs
    (`HistGradientBoostingClassifier`), exported as
    plain nodes for `stories.grouping.model`. Shallow trees were chosen on dev over logistic regression
@@ -33,6 +36,7 @@ import gzip
 import itertools
 import json
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +56,7 @@ from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
 from stories.fingerprint import similarity
 from stories.grouping import terms
+from stories.grouping.associations import MIN_STORIES
 from stories.grouping.features import (
     FEATURES,
     RULED_OUT_NEXT_EDITION,
@@ -65,6 +70,7 @@ from stories.prepare import Prepared, prepare_entry, story_view
 from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
+from training.word_associations import ASSOCIATION_FEATURES, out_of_file_values, write_associations
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD_FILE = ROOT / "stories" / "grouping" / "MODEL_CARD.md"
@@ -101,6 +107,12 @@ class Pair:
     ruled_out: str | None = None  # the rule outside the model that rules the pair out, if any
     certain: bool = False  # the bot joins the pair before the model is asked (`certain`)
     skipped: bool = False  # the bot does not ask the model: too few words in common (`MIN_TEXT_COSINE`)
+    new_only: frozenset[str] = frozenset()  # terms of the new report the earlier one lacks
+    old_only: frozenset[str] = frozenset()  # and the other way round (`training.word_associations`)
+
+    @property
+    def stories(self) -> tuple[str, str]:
+        return self.new.story, self.old.story
 
 
 def background_documents() -> Iterator[tuple[str, str | None]]:
@@ -184,11 +196,14 @@ def make_pairs(items: list[EvalEntry]) -> list[Pair]:
             continue
         (new, pnew), (old, pold) = ((a, pa), (b, pb)) if pa.time >= pb.time else ((b, pb), (a, pa))
         if candidate_like(pnew, pold):
-            evidence = compare(story_view(pnew), story_view(pold))
+            vnew, vold = story_view(pnew), story_view(pold)
+            evidence = compare(vnew, vold)
             skipped = evidence.values[FEATURES.index("text_cosine")] < MIN_TEXT_COSINE
+            shared = vnew.text_vector.keys() & vold.text_vector.keys()
             pairs.append(
                 Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out,
-                     certain(pnew, pold), skipped)
+                     certain(pnew, pold), skipped, frozenset(vnew.text_vector.keys() - shared),
+                     frozenset(vold.text_vector.keys() - shared))
             )  # fmt: skip
     return pairs
 
@@ -416,9 +431,16 @@ def main() -> int:
     dev, test = load_dataset(split="dev"), load_dataset(split="test")
     documents = write_idf(dev, check=args.check)
     train = make_pairs(dev)
+    groups = fold_groups(train)
+    # The model learns the association features as the bot will meet them: from a table that never saw the
+    # pair (`training.word_associations`); the bot gets the table learned from all of dev.
+    columns = [FEATURES.index(name) for name in ASSOCIATION_FEATURES]
+    for pair, row in zip(train, out_of_file_values(train, groups), strict=True):
+        for column, value in zip(columns, row, strict=True):
+            pair.values[column] = float(value)
+    associations = write_associations(train, check=args.check)
     x = np.array([pair.values for pair in train])
     y = np.array([pair.same for pair in train])
-    groups = fold_groups(train)
     out_of_fold = out_of_fold_probabilities(x, y, groups)
     curves = [replay_curves(dev, train, out_of_fold)] + [
         replay_curves(dev, train, out_of_fold_probabilities(x, y, groups, dealing_set))
@@ -458,6 +480,7 @@ def main() -> int:
         "pairs": len(train),
         "same_story_pairs": int(y.sum()),
         "idf_documents": documents,
+        "word_associations": len(associations),
     }
     dev_scores = {"precision": round(dev_p, 3), "recall": round(dev_r, 3), "pair_brier": round(brier, 4)}
     test_scores = {"precision": round(test_p, 3), "recall": round(test_r, 3), "pairs": len(held)}
@@ -488,11 +511,24 @@ def main() -> int:
     for name, value in sorted(zip(FEATURES, importance, strict=True), key=lambda item: -item[1]):
         print(f"  {name:<28} {value:.3f}")
     if not args.no_card:
-        write_card(data)
+        write_card(data, associations)
     return 0
 
 
-def write_card(data: dict[str, Any]) -> None:
+def write_card(data: dict[str, Any], associations: list[tuple[str, str, float]]) -> None:
+    ranked = sorted(associations, key=lambda row: (-row[2], row[:2]))
+    strongest = ", ".join(f"{left} ~ {right}" for left, right, _ in ranked[:12])
+    association_note = textwrap.fill(
+        f"- **Word associations** (`data/word_associations.tsv.gz`, `training/word_associations.py`): "
+        f"{len(associations)} pairs of terms that same-story pairs of at least {MIN_STORIES} dev stories "
+        "hold, one in each report (and more often than pairs of different stories do): the words a rewrite "
+        f"or a translation says in other words. The strongest: {strongest}. The model is fitted on values "
+        "read from tables learned without the pair's own data file; the bot reads the table learned from all "
+        "of dev.",
+        width=110,
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    )
     importance = sorted(data["importance"].items(), key=lambda item: -item[1])
     rows = "\n".join(f"| `{name}` | {value:.3f} |" for name, value in importance)
     training, scores, rules = data["training"], data["grouping_scores"], data["rules"]
@@ -520,6 +556,7 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
   frozen): {training["pairs"]} candidate pairs within the matching window, {training["same_story_pairs"]}
   of them the same story. IDF over {training["idf_documents"]} documents (real leo2166 headlines, the real
   outlet feeds of the corpus, dev).
+{association_note}
 - **Scores of that replay** (first set of dealings): dev
   out-of-fold precision {dev["precision"]}, recall {dev["recall"]} (pair Brier score {dev["pair_brier"]});
   test precision {test["precision"]}, recall {test["recall"]} ({test["pairs"]} candidate pairs).

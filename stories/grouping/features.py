@@ -5,7 +5,8 @@ reporter can read ("shared figure 326 (deserters)", "title cosine 0.71 via trans
 Every feature is general: word overlap after bridging (TF-IDF over words and character n-grams), figures by
 how distinctive they are and whether they count the same thing, names, time, the agency and its guid,
 what the text says of days and of counts that moved, the kinds of event told (`event_kinds`: an arrest, a
-reopening). Nothing names a place, event or phrase of the beat.
+reopening), the words one report has and the other says otherwise (`associations`, learned from labelled
+pairs). Nothing names a place, event or phrase of the beat.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from stories.figure_match import (
 )
 from stories.figures.vocabulary import MONTH_NUMBERS
 from stories.folding import fold_text
+from stories.grouping.associations import WordAssociations, word_associations
 from stories.grouping.event_kinds import event_kinds
 from stories.grouping.terms import (
     bridged_terms,
@@ -76,12 +78,17 @@ FEATURES = (
     "event_kinds_shared",
     "event_kind_overlap",
     "event_kinds_differ",
+    "associated_words",
+    "association_strength",
+    "strongest_association",
+    "unshared_words",
 )
 MAX_NAMES = 6
 MAX_KINDS = 3
 MAX_FIGURE_WEIGHT = 4.0
 MAX_FIGURE_COUNT = 3
 MAX_DAYS_APART = 4.0
+MAX_UNSHARED = 30
 MAX_SHARED_IDF = 80.0  # about twelve rare words in common: beyond that, more says nothing new
 # A version suffix an agency adds to an updated item's guid: ":2" (Reuters URNs), "-v2"/"_v2", "?v=2".
 # "-2" only after an id-like run of hex digits ("ap-7f3e2a-2"): "story-7" is another story's guid.
@@ -356,11 +363,13 @@ def compare(
     explain: bool = False,
     text_cosine: float | None = None,
     stop_if_ruled_out: bool = False,
+    associations: WordAssociations | None = None,
 ) -> PairEvidence:
     """The features of an entry (`new`) against one member of a story (`old`); with `explain`, also the
     notes that say what each rests on (worked out only for the match the pipeline keeps). `text_cosine`:
     the cosine of their text vectors, when the caller has it already. `stop_if_ruled_out`: a pair a rule
-    rules out comes back without values (the bot skips it; a third of the pipeline bench's pairs)."""
+    rules out comes back without values (the bot skips it; a third of the pipeline bench's pairs).
+    `associations`: the word associations to read (`word_associations()`, the shipped table, by default)."""
     figure_values, notes = _figure_evidence(new, old, explain)
     other_day_named = bool(new.days and old.days and not new.days & old.days)
     other_date = new.time.astimezone(UTC).date() != old.time.astimezone(UTC).date()
@@ -415,6 +424,16 @@ def compare(
     values["event_kinds_shared"] = float(min(len(shared_kinds), MAX_KINDS))
     values["event_kind_overlap"] = len(shared_kinds) / len(all_kinds) if all_kinds else 0.0
     values["event_kinds_differ"] = float(bool(new.kinds and old.kinds and not shared_kinds))
+    # The words only one of the two has, linked to the other's by a learned association: what a rewrite says
+    # in other words, where the shared words above see nothing.
+    mine_only, theirs_only = new.text_vector.keys() - shared_words, old.text_vector.keys() - shared_words
+    linked = (word_associations() if associations is None else associations).evidence(mine_only, theirs_only)
+    # How many words there were to link: a close rewrite has few of its own, and no association then says
+    # nothing against it.
+    values["unshared_words"] = float(min(len(mine_only), len(theirs_only), MAX_UNSHARED))
+    values["associated_words"] = linked.count
+    values["association_strength"] = linked.strength
+    values["strongest_association"] = linked.strongest
     if not explain:
         return PairEvidence([values[name] for name in FEATURES], {}, ruled_out)
     via = " via translation" if cross else ""
@@ -442,4 +461,8 @@ def compare(
         )
     elif values["event_kinds_differ"]:
         notes["event_kinds_differ"] = "other kinds of event"
+    if linked.example:
+        notes["associated_words"] = notes["association_strength"] = notes["strongest_association"] = (
+            f"{linked.count:.0f} associated words ({linked.example[0]} ~ {linked.example[1]}{via})"
+        )
     return PairEvidence([values[name] for name in FEATURES], notes, ruled_out)
