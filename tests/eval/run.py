@@ -115,6 +115,8 @@ NEW_TEST_FILES = (
     "unseen_ba.toml",
     "unseen_bb.toml",
     "unseen_bc.toml",
+    "unseen_bd.toml",
+    "unseen_be.toml",
 )  # written after the split by people who had not read the code
 
 
