@@ -70,6 +70,7 @@ from stories.prepare import Prepared, prepare_entry, story_view
 from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
+from training.folds import deal_files
 from training.word_associations import ASSOCIATION_FEATURES, out_of_file_values, write_associations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -354,12 +355,9 @@ def out_of_fold_probabilities(
     ways of dealing the groups into `FOLDS` folds (`dealing_set` picks which ways). With one dealing (of
     stories), the chosen threshold went from 0.79 to 0.92 when one dev file of 111 entries was added: a
     handful of confident wrong joins decide it, and which fold a lookalike story lands in decides those."""
-    names = np.unique(groups)
-    index = np.searchsorted(names, groups)
     total = np.zeros(len(y))
     for repeat in range(REPEATS):
-        fold_of = np.random.default_rng(dealing_set * REPEATS + repeat).permutation(len(names)) % FOLDS
-        folds = fold_of[index]
+        folds = deal_files(groups, FOLDS, dealing_set * REPEATS + repeat)
         for fold in range(FOLDS):
             held = folds == fold
             total[held] += fit(x[~held], y[~held]).predict_proba(x[held])[:, 1]

@@ -29,6 +29,7 @@ from stories.grouping.associations import (
     WordAssociations,
     word_associations,
 )
+from training.folds import deal_files
 
 
 class LabelledWords(Protocol):
@@ -75,9 +76,7 @@ def learn_associations(pairs: Iterable[LabelledWords]) -> list[tuple[str, str, f
 def out_of_file_values(pairs: Sequence[LabelledWords], groups: np.ndarray) -> np.ndarray:
     """Each pair's association features (`ASSOCIATION_FEATURES` order) from a table learned without its own
     data file (`groups`: the file of each pair)."""
-    names = np.unique(groups)
-    fold_of = np.random.default_rng(DEALING_SEED).permutation(len(names)) % FOLDS
-    folds = fold_of[np.searchsorted(names, groups)]
+    folds = deal_files(groups, FOLDS, DEALING_SEED)
     values = np.zeros((len(pairs), len(ASSOCIATION_FEATURES)))
     for fold in range(FOLDS):
         others = (pair for pair, its_fold in zip(pairs, folds, strict=True) if its_fold != fold)
