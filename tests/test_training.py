@@ -17,6 +17,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from stories.cluster import name_keys
+from stories.grouping.associations import WordAssociations
 from stories.grouping.features import FEATURES
 from stories.grouping.model import SameStoryModel
 from tests.eval.dataset import EvalEntry
@@ -103,6 +104,23 @@ def test_examples_are_the_pairs_the_stores_lookups_offer() -> None:
     assert ("c", "a") not in found and ("c", "b") not in found
     (opening,) = prepare_all([first])
     assert set(name_keys(frozenset({"urena"}), start)) <= set(opening.name_keys)
+
+
+def test_pairs_read_the_word_associations_they_are_given() -> None:
+    # Training reads none (an empty table) and fills the columns from tables that never saw the pair; the
+    # shipped table there would give in-sample values. A table given is the one read.
+    def told(key: str, hour: int, title: str) -> EvalEntry:
+        return EvalEntry(key, "wire-en", "en", 1, "s", True, "original", title, "", (),
+                         datetime(2024, 7, 30, hour, tzinfo=UTC))  # fmt: skip
+
+    first = told("a", 9, "Cucuta quake rattles Simon Bolivar bridge")
+    second = told("b", 10, "Cucuta tremor rattles Simon Bolivar bridge")
+    column = FEATURES.index("associated_words")
+    (unlinked,) = make_pairs([first, second], associations=WordAssociations())
+    assert unlinked.values[column] == 0.0
+    assert {"quak", "tremor"} <= unlinked.new_only | unlinked.old_only
+    (linked,) = make_pairs([first, second], associations=WordAssociations([("quak", "tremor", 2.0)]))
+    assert linked.values[column] == 1.0
 
 
 def test_folds_are_dealt_by_data_file_so_a_files_traps_are_held_out_with_its_stories() -> None:
