@@ -417,23 +417,15 @@ class Batch:
                 scored.append(((state, top[1]), probabilities))
         best = best_story(scored, model.threshold, model.story_agreement)
         if best is None or mine is None:
-            return None, self._closest_story(scored)
+            # The on-beat story matched best, asked only to reach the lower bar: `best_story`'s own choice.
+            on_beat = (candidate for candidate in scored if candidate[0][0].row.relevant)
+            closest = best_story(on_beat, NEAR_MATCH_BAR, 0.0)
+            return None, ((closest[0][0], closest[1]) if closest is not None else None)
         (state, other), probability, agreement = best
         evidence = model.evidence(compare(mine, other, explain=True))
         if len(state.members) > 1:
             evidence.append(f"agrees with the story's reports at {agreement:.2f}")
         return (state, StoryMatch(cluster.MatchKind.MODEL, probability, tuple(evidence))), None
-
-    @staticmethod
-    def _closest_story(
-        scored: list[tuple[tuple[StoryState, StoryView], list[float]]],
-    ) -> tuple[StoryState, float] | None:
-        closest: tuple[StoryState, float] | None = None
-        for (state, _), probabilities in scored:
-            top = max(probabilities, default=0.0)
-            if top >= NEAR_MATCH_BAR and state.row.relevant and (closest is None or top > closest[1]):
-                closest = (state, top)
-        return closest
 
     def decide(self, item: Prepared, entry_row_id: int) -> Decision:
         found = self._exact(item) or self._next_version(item) or self._near(item)
