@@ -56,13 +56,14 @@ from stories.cleanup import clean_article, clean_text
 from stories.detect import detect
 from stories.fingerprint import similarity
 from stories.grouping import terms
-from stories.grouping.associations import MIN_STORIES, WordAssociations
+from stories.grouping.associations import ASSOCIATION_FEATURES, MIN_STORIES, WordAssociations
 from stories.grouping.features import (
     FEATURES,
     RULED_OUT_NEXT_EDITION,
     RULED_OUT_OTHER_DAY,
     compare,
     guid_base,
+    own_terms,
 )
 from stories.grouping.model import LEAF, MODEL_FILE, SameStoryModel
 from stories.language import detect_language
@@ -71,7 +72,7 @@ from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
 from training.folds import deal_files
-from training.word_associations import ASSOCIATION_FEATURES, out_of_file_values, write_associations
+from training.word_associations import out_of_file_values, write_associations
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD_FILE = ROOT / "stories" / "grouping" / "MODEL_CARD.md"
@@ -202,11 +203,10 @@ def make_pairs(items: list[EvalEntry], associations: WordAssociations | None = N
             vnew, vold = story_view(pnew), story_view(pold)
             evidence = compare(vnew, vold, associations=associations)
             skipped = evidence.values[FEATURES.index("text_cosine")] < MIN_TEXT_COSINE
-            shared = vnew.text_vector.keys() & vold.text_vector.keys()
+            new_only, old_only = own_terms(vnew, vold)
             pairs.append(
                 Pair(new, old, evidence.values, new.story == old.story, evidence.ruled_out,
-                     certain(pnew, pold), skipped, frozenset(vnew.text_vector.keys() - shared),
-                     frozenset(vold.text_vector.keys() - shared))
+                     certain(pnew, pold), skipped, frozenset(new_only), frozenset(old_only))
             )  # fmt: skip
     return pairs
 

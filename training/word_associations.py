@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from stories.grouping.associations import (
+    ASSOCIATION_FEATURES,
     ASSOCIATIONS_FILE,
     MIN_STORIES,
     WordAssociations,
@@ -47,7 +48,6 @@ class LabelledWords(Protocol):
 
 FOLDS = 5
 DEALING_SEED = 12345
-ASSOCIATION_FEATURES = ("associated_words", "association_strength", "strongest_association")
 
 
 def learn_associations(pairs: Iterable[LabelledWords]) -> list[tuple[str, str, float]]:
@@ -82,8 +82,7 @@ def out_of_file_values(pairs: Sequence[LabelledWords], groups: np.ndarray) -> np
         others = (pair for pair, its_fold in zip(pairs, folds, strict=True) if its_fold != fold)
         table = WordAssociations(learn_associations(others))
         for index in np.flatnonzero(folds == fold):
-            found = table.evidence(pairs[index].new_only, pairs[index].old_only)
-            values[index] = (found.count, found.strength, found.strongest)
+            values[index] = table.evidence(pairs[index].new_only, pairs[index].old_only).values()
     return values
 
 

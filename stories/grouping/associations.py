@@ -24,6 +24,8 @@ ASSOCIATIONS_FILE = Path(__file__).resolve().parent / "data" / "word_association
 # (on dev, 3 kept out-of-fold recall at precision 0.98 at 0.80 on 8,472 entries, 2 the same with a table
 # 1.8 times larger, 5 kept 0.78).
 MIN_STORIES = 3
+# The same-story model's features read from an `AssociationEvidence`, in the order of `values()`.
+ASSOCIATION_FEATURES = ("associated_words", "association_strength", "strongest_association")
 MAX_ASSOCIATED = 20  # pairs of associated words counted: beyond that, more says nothing new
 MAX_STRENGTH = 40.0
 
@@ -34,6 +36,10 @@ class AssociationEvidence:
     strength: float  # their scores summed (capped at `MAX_STRENGTH`)
     strongest: float  # the highest score among them
     example: tuple[str, str] | None  # the pair of the highest score, for `why`
+
+    def values(self) -> tuple[float, float, float]:
+        """The values of `ASSOCIATION_FEATURES`: what `compare` gives the bot and training fits on."""
+        return self.count, self.strength, self.strongest
 
 
 NO_ASSOCIATION = AssociationEvidence(0.0, 0.0, 0.0, None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from stories.figure_match import (
 )
 from stories.figures.vocabulary import MONTH_NUMBERS
 from stories.folding import fold_text
-from stories.grouping.associations import WordAssociations, word_associations
+from stories.grouping.associations import ASSOCIATION_FEATURES, WordAssociations, word_associations
 from stories.grouping.event_kinds import event_kinds
 from stories.grouping.terms import (
     bridged_terms,
@@ -356,6 +356,14 @@ def _ruled_out(other_day_named: bool, other_date: bool, figures_shared: float, u
     return None
 
 
+def own_terms(new: StoryView, old: StoryView, shared: Set[str] | None = None) -> tuple[Set[str], Set[str]]:
+    """The terms only `new` has and those only `old` has: what the word associations link (`shared`: the
+    terms both have, when the caller has them already)."""
+    if shared is None:
+        shared = new.text_vector.keys() & old.text_vector.keys()
+    return new.text_vector.keys() - shared, old.text_vector.keys() - shared
+
+
 def compare(
     new: StoryView,
     old: StoryView,
@@ -426,14 +434,12 @@ def compare(
     values["event_kinds_differ"] = float(bool(new.kinds and old.kinds and not shared_kinds))
     # The words only one of the two has, linked to the other's by a learned association: what a rewrite says
     # in other words, where the shared words above see nothing.
-    mine_only, theirs_only = new.text_vector.keys() - shared_words, old.text_vector.keys() - shared_words
+    mine_only, theirs_only = own_terms(new, old, shared_words)
     linked = (word_associations() if associations is None else associations).evidence(mine_only, theirs_only)
     # How many words there were to link: a close rewrite has few of its own, and no association then says
     # nothing against it.
     values["unshared_words"] = float(min(len(mine_only), len(theirs_only), MAX_UNSHARED))
-    values["associated_words"] = linked.count
-    values["association_strength"] = linked.strength
-    values["strongest_association"] = linked.strongest
+    values.update(zip(ASSOCIATION_FEATURES, linked.values(), strict=True))
     if not explain:
         return PairEvidence([values[name] for name in FEATURES], {}, ruled_out)
     via = " via translation" if cross else ""
