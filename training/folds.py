@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# One number for both out-of-fold estimates (the model's probabilities, the word associations' values): a
+# pair's features and its probability are then read from models that each saw four fifths of the files.
+FOLDS = 5
+
 
 def deal_files(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """The fold of each pair, given the data file of each (`groups`): the files dealt at random (`seed`)

@@ -71,13 +71,12 @@ from stories.prepare import Prepared, prepare_entry, story_view
 from stories.topics import load_topics
 from tests.eval.dataset import EvalEntry, labels_relate, load_dataset
 from tests.eval.metrics import as_entry
-from training.folds import deal_files
+from training.folds import FOLDS, deal_files
 from training.word_associations import out_of_file_values, write_associations
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD_FILE = ROOT / "stories" / "grouping" / "MODEL_CARD.md"
 TARGET_PRECISION = 0.98
-FOLDS = 5
 REPEATS = 5
 CURVES = 5  # sets of `REPEATS` dealings whose precision curves are averaged (`pick_decision`)
 # Chosen on dev by the replay's recall at TARGET_PRECISION (three sets of dealings). More or slower-learning

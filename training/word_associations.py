@@ -30,7 +30,7 @@ from stories.grouping.associations import (
     WordAssociations,
     word_associations,
 )
-from training.folds import deal_files
+from training.folds import FOLDS, deal_files
 
 
 class LabelledWords(Protocol):
@@ -46,7 +46,6 @@ class LabelledWords(Protocol):
     def stories(self) -> tuple[str, str]: ...  # the gold stories of the new and the earlier report
 
 
-FOLDS = 5
 DEALING_SEED = 12345
 
 
