@@ -162,6 +162,17 @@ def paragraph_key(text: str) -> str:
     return " ".join(KEY_WORDS.findall(text.casefold()))
 
 
+# The agencies' own mark of a new version of an item, at the head of its title: "UPDATE 1-", "ACTUALIZA 2-",
+# "ACTUALIZACIÓN:". Its number is the version, not a figure of the story.
+VERSION_HEADING = r"^\W*(?:update|actualiza|actualizaci[oó]n)\s*\d*\s*[-:–—]"
+_VERSION_HEADING = re.compile(VERSION_HEADING, re.IGNORECASE)
+
+
+def without_version_heading(title: str) -> str:
+    """The title without an agency's version mark at its head ("UPDATE 1-Toll rises" -> "Toll rises")."""
+    return _VERSION_HEADING.sub("", title, count=1)
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of one paragraph, split after ., ! or ? before a capital, digit or opening quote."""
     parts = _SENTENCE_END.split(paragraph)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from stories.cleanup import VERSION_HEADING
 from stories.figure_match import BACKGROUND_NAMES, UPDATE_CUES, figure_changes
 from stories.folding import fold
 from stories.model import KeyFigure
@@ -52,11 +53,9 @@ _DAY_WORDS = frozenset(_DAYS)
 _CUE_WORDS = tuple((cue, frozenset(cue.split())) for cue in UPDATE_CUES)
 
 
-# The agencies' own marks of a new version of an item, at the head of its title: "UPDATE 1-", "ACTUALIZA 2-",
-# "ACTUALIZACIÓN:", or "(updated)" / "(actualizado)" anywhere in it.
-_UPDATE_HEADING = re.compile(
-    r"^\W*(?:update|actualiza|actualizaci[oó]n)\s*\d*\s*[-:–—]|\((?:updated|actualizad[oa])\)", re.IGNORECASE
-)
+# The agencies' own marks of a new version of an item: at the head of its title (`VERSION_HEADING`), or
+# "(updated)" / "(actualizado)" anywhere in it.
+_UPDATE_HEADING = re.compile(VERSION_HEADING + r"|\((?:updated|actualizad[oa])\)", re.IGNORECASE)
 
 
 def lead_signals(text: str) -> tuple[frozenset[int], bool]:

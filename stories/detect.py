@@ -187,7 +187,7 @@ def _vetoes(catalog: TopicCatalog, hits: _Hits, words: _Words, language: str | N
             found = hits.terms(exclusion.owner, title_only=exclusion.title_only)
         if len(found) < exclusion.min_hits:
             continue
-        if any(owner in by_owner for owner in exclusion.unless_owners):
+        if any(all(owner in by_owner for owner in owners) for owners in exclusion.unless_owners):
             continue
         if exclusion.mask and _holds_without(catalog, words, language, found):
             continue  # a border signal of its own besides the names ("Cúcuta Deportivo") the rule blanks

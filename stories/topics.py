@@ -181,8 +181,9 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     """Turns the beat off when `min_hits` of its terms match (in the title only when `title_only`), unless
-    one of the `unless` groups matched, or (with `mask`) unless a rule still holds once the words of its
-    matched terms are blanked out: "Cúcuta Deportivo" names a club, not Cúcuta."""
+    one of the `unless` groups matched (an entry "frontier+closure" asks for both groups), or (with `mask`)
+    unless a rule still holds once the words of its matched terms are blanked out: "Cúcuta Deportivo" names a
+    club, not Cúcuta."""
 
     name: str
     owner: str
@@ -190,11 +191,12 @@ class Exclusion:
     unless: tuple[str, ...]
     title_only: bool = False
     mask: bool = False
-    # `group_owner` of each `unless` group, built once (see Rule.owners).
-    unless_owners: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # `group_owner` of the groups of each `unless` entry, built once (see Rule.owners).
+    unless_owners: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "unless_owners", tuple(map(group_owner, self.unless)))
+        owners = tuple(tuple(map(group_owner, entry.split("+"))) for entry in self.unless)
+        object.__setattr__(self, "unless_owners", owners)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,9 +407,10 @@ def _exclusion(item: object, number: int, groups: Mapping[str, Any], index: Term
     for term in _terms({"any": table.get("terms")}, f"{where} ({name}) terms", owner=owner):
         index.add(term)
     unless = tuple(_strings(table.get("unless", []), f"{where} ({name}) unless"))
-    for group_name in unless:
-        if group_name not in groups:
-            raise _Problem(f"exclusion '{name}' names unknown group '{group_name}' in unless")
+    for entry in unless:
+        for group_name in entry.split("+"):
+            if group_name not in groups:
+                raise _Problem(f"exclusion '{name}' names unknown group '{group_name}' in unless")
     scope = table.get("in", "text")
     if scope not in ("text", "title"):
         raise _Problem(f'exclusion \'{name}\' in must be "text" or "title"')

@@ -9,7 +9,7 @@ import pytest
 from config.settings import DEFAULT_TOPICS_FILE
 from stories.detect import MIN_CHARS_FOR_LANGUAGE, detect
 from stories.model import Entry
-from stories.topics import TopicCatalog, load_topics
+from stories.topics import TopicCatalog, TopicsFileError, load_topics
 
 BEAT = "venezuela-colombia-border"
 
@@ -41,6 +41,39 @@ def entry(title: str, summary: str = "", language: str | None = None) -> Entry:
         (
             "Colombia says ELN commanders shelter in Venezuela",
             "The minister urged Caracas to act against the guerrilla.",
+        ),
+        # The spec's border departments the lists lacked: Guainía and Vichada face Venezuela across rivers.
+        (
+            "Colombia decomisa coltán en una bodega de Puerto Inírida",
+            "La Policía halló 250 kilos del mineral traído desde Venezuela por el río Guainía.",
+        ),
+        (
+            "Venezuelan ferry resumes service from Puerto Ayacucho",
+            "The boats carry traders to Colombia's Vichada department across the Orinoco.",
+        ),
+        # The towns of the border departments: La Guajira's capital.
+        (
+            "Familias venezolanas acampan a la entrada de Riohacha",
+            "Unas 40 familias llegaron en los últimos días y piden albergue a la alcaldía.",
+        ),
+        # The people of the border states: "la capital tachirense" places a story as well as "Táchira".
+        (
+            "Comerciantes colombianos llenan los mercados de la capital tachirense",
+            "Los compradores llegaron desde temprano en busca de precios bajos.",
+        ),
+        # A verb form the border group lacked.
+        (
+            "Colombian police find fuel smuggled from Venezuela in a warehouse",
+            "Officers seized 9,000 gallons in a raid on Monday, Colombia's tax police said.",
+        ),
+        # Armed violence with no group named, in the border region.
+        (
+            "Sube a cuatro el número de militares muertos por la mina de Tibú",
+            "Otro soldado herido por la mina antipersonal en zona rural falleció en un hospital.",
+        ),
+        (
+            "Two soldiers killed in clashes in Venezuela's Apure state",
+            "The army said fighting continued near the river on Sunday.",
         ),
     ],
 )
@@ -397,6 +430,23 @@ def test_another_border_where_migrants_go_next_does_not_veto_this_one(catalog: T
             "Colombia opens nationwide registration of Venezuelan migrants for work permits",
             "Migration Colombia said Venezuelans living anywhere in the country can sign up online.",
         ),
+        # A closing word alone does not lift these exclusions: a festival's "cierre" is its end, and the end
+        # of a registration is not the border closing.
+        (
+            "sport and festivities in a border town",
+            "Concierto de salsa reúne a 20.000 personas en Táchira",
+            "Orquestas colombianas tocaron en el cierre del festival de verano.",
+        ),
+        (
+            "sport and festivities in a border town",
+            "Colombiano gana el clásico ciclístico del Táchira",
+            "El pedalista se impuso en la llegada a La Grita tras escaparse en el ascenso final.",
+        ),
+        (
+            "nationwide measures for migrants",
+            "Migración Colombia anuncia el cierre del registro del PPT para venezolanos",
+            "Los migrantes podrán inscribirse hasta el viernes en todo el país.",
+        ),
     ],
 )
 def test_events_that_only_happen_near_the_border_stay_out(
@@ -429,3 +479,54 @@ def test_an_armed_group_in_a_colombian_border_region_is_on_the_beat(catalog: Top
     )
     assert result.relevant
     assert not result.excluded_by
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        # Violence away from the border region stays out, as does crime in it.
+        ("Car bomb explodes outside a police station in Cali", "Three officers were wounded in the bombing."),
+        (
+            "Asaltan una joyería en el centro de Cúcuta",
+            "Los ladrones se llevaron relojes y cadenas; la policía busca a tres hombres.",
+        ),
+        # Araucanía is in Chile: the Arauca terms are whole words.
+        ("Fighting between police and protesters in Chile's Araucanía", "Two officers were injured."),
+    ],
+)
+def test_violence_away_from_the_border_or_crime_in_it_stays_out(
+    catalog: TopicCatalog, title: str, summary: str
+) -> None:
+    assert not detect(entry(title, summary), catalog).relevant
+
+
+def test_an_unless_entry_joined_with_plus_needs_every_group(tmp_path: Path) -> None:
+    catalog = ruritania(
+        tmp_path,
+        'name = "sport"\nterms = ["football"]\nunless = ["bridge+closed"]\n'
+        '[beat.groups.bridge]\nen = ["bridge"]\n[beat.groups.closed]\nen = ["closed"]\n',
+    )
+    one_group = [
+        "Floods hit Strelsau football ground by the bridge",
+        "Strelsau football ground closed by flood",
+    ]
+    for title in one_group:
+        assert not detect(entry(title, language="en"), catalog).relevant, title
+    both = detect(entry("Floods leave Strelsau bridge closed to football fans", language="en"), catalog)
+    assert both.relevant and not both.excluded_by
+
+
+def test_an_unless_entry_names_known_groups_only(tmp_path: Path) -> None:
+    with pytest.raises(TopicsFileError, match="unknown group 'brige'"):
+        ruritania(tmp_path, 'name = "sport"\nterms = ["football"]\nunless = ["place+brige"]\n')
+
+
+def test_the_border_closing_for_a_carnival_stays_on_the_beat(catalog: TopicCatalog) -> None:
+    result = detect(
+        entry(
+            "Venezuela cierra la frontera con Colombia durante el carnaval",
+            "El paso por los puentes del Táchira quedará suspendido tres días.",
+        ),
+        catalog,
+    )
+    assert result.relevant and not result.excluded_by

@@ -42,6 +42,9 @@ def test_digit_grouping_in_both_conventions(raw: str, value: float) -> None:
         ("dos mil", 2000),
         ("doscientos cincuenta", 250),
         ("twenty five", 25),
+        ("una veintena", 20),
+        ("un millar", 1000),
+        ("una decena", 10),
     ],
 )
 def test_written_out_numbers(words: str, value: float) -> None:
@@ -798,3 +801,50 @@ def test_half_a_million_is_five_hundred_thousand(
     language: str, sentence: str, expected: list[tuple[float, str]]
 ) -> None:
     assert _figures(sentence, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "expected"),
+    [
+        (
+            "ACTUALIZA 1-Sube a tres la cifra de militares muertos en Apure",
+            "Un soldado herido murió durante la noche en un hospital de Guasdualito.",
+            {3.0},
+        ),
+        (
+            "UPDATE 1-Number of Colombians fleeing into Venezuela rises to 364",
+            "Peasants crossed the Tarra river to escape fighting in Catatumbo, Zulia state said.",
+            {364.0},
+        ),
+    ],
+)
+def test_an_agency_version_mark_on_the_title_is_not_a_figure(
+    title: str, body: str, expected: set[float]
+) -> None:
+    # "UPDATE 1-" numbers the agency's version of the item; the story's figures are the others.
+    found = extract_figures(body, None, title=title)
+    assert {figure.value for figure in found} == expected
+
+
+def test_spanish_collective_numerals_count_and_their_plurals_do_not() -> None:
+    text = (
+        "Una veintena de colombianos fueron deportados por Ureña y un millar esperan en Cúcuta. "
+        "Decenas de familias cruzaron después; la cuarentena terminó el lunes."
+    )
+    found = {(figure.text, figure.value) for figure in extract_figures(text, "es")}
+    assert found == {("Una veintena", 20.0), ("un millar", 1000.0)}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("es", "La cifra de muertos subió a nueve, frente a los siete reportados inicialmente.", {9.0, 7.0}),
+        ("en", "Police said the toll rose to nine, up from the five reported on Monday.", {9.0, 5.0}),
+        # Without a reporting word after it, a small number after an article still refers back.
+        ("es", "Los dos países firmaron el acuerdo en Cúcuta.", set()),
+    ],
+)
+def test_the_earlier_count_an_update_recites_is_a_figure(
+    language: str, text: str, expected: set[float]
+) -> None:
+    assert {figure.value for figure in extract_figures(text, language)} == expected

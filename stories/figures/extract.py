@@ -12,7 +12,7 @@ from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
 
-from stories.cleanup import split_sentences
+from stories.cleanup import split_sentences, without_version_heading
 from stories.figures.ranking import Found, long_words, rank
 from stories.figures.reader import Figure, SentenceReader
 from stories.figures.screen import COUNTING_ONE, has_number_word, has_uncovered_digit, may_start_figure
@@ -129,5 +129,7 @@ def extract_figures(text: str, language: str | None, *, title: str | None = None
                 prose = _is_prose(line)  # only asked of the few lines that hold a figure
                 found.extend((figure, position + offset, prose) for offset, figure in read)
             position += positions
+    if title:
+        title = without_version_heading(title)
     title_figures = list(_sentence_figures(title, language)) if title and may_start_figure(title) else []
     return rank(found, position, title, title_figures)

@@ -35,6 +35,7 @@ from stories.figures.vocabulary import (
     PHRASE_STOP,
     RATE_BASE_WORDS,
     RATE_BASES,
+    RECITED_COUNT,
     STRONG_NUMBER_WORDS,
     TIME_UNITS,
     VAGUE_QUANTIFIERS,
@@ -326,7 +327,12 @@ class SentenceReader(ProportionReading):
         if value < 2 or (used == 1 and words[0] in {"a", "y", "and"}):
             return None, index + 1
         previous = self.word(index - 1)
-        if previous in ANAPHORIC and value < 10 and not self._whole_of_part(index):
+        if (
+            previous in ANAPHORIC
+            and value < 10
+            and not self._whole_of_part(index)
+            and self.word(consumed) not in RECITED_COUNT
+        ):
             return None, index + used
         bare = used == 1 and words[0] in BARE_MULTIPLIERS  # "hundred", "docena" with no number counting it
         half = previous in HALF_WORDS and (bare or words[0] in {"a", "un", "una"})

@@ -166,18 +166,27 @@ PREDICATE_LINKS = _word_set("to in into at and a en y hacia by por")
 # "the two countries", "los dos países": a small number after a definite article refers back to things
 # already named, it does not report a count.
 ANAPHORIC = _word_set("the these those both los las estos estas esos esas ambos")
+# Unless the count is one a report recites: "frente a los siete reportados inicialmente", "up from the five
+# reported on Monday" give the earlier figure of a count that moved.
+RECITED_COUNT = _word_set(
+    "reportados reportadas informados informadas anunciados anunciadas confirmados confirmadas iniciales "
+    "registrados registradas contabilizados contabilizadas reported announced confirmed counted"
+)
 # Sentences without a digit or a number word (articles "one"/"un"/"una" aside) cannot hold a figure; most
 # sentences are skipped by this check.
 STRONG_NUMBER_WORDS = frozenset(
     (set(WORD_NUMBERS) - {"one", "un", "una", "uno"})
     | {"dozen", "docena", "docenas", "hundred", "thousand", "mil", "centenar", "veintidós", "veintitrés"}
+    | {"decena", "veintena", "treintena", "cincuentena", "millar"}
     | {"veintiséis"}
     | {"dieciséis", "veintiún"}
 )
-MULTIPLIER_WORDS = _word_set("dozen hundred thousand docena docenas centenar mil")
+MULTIPLIER_WORDS = _word_set(
+    "dozen hundred thousand docena docenas centenar mil decena veintena treintena cincuentena millar"
+)
 # Multipliers that can stand without a number ("hundred" in "several hundred"); a bare one is a count only
 # after an article ("a dozen", "una docena") or "half" ("half a dozen", "media docena", "medio centenar").
-BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar")
+BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar decena veintena treintena cincuentena millar")
 HALF_WORDS = _word_set("half media medio")
 VAGUE_QUANTIFIERS = _word_set(
     "several few many couple varios varias algunos algunas pocos pocas muchos muchas"
