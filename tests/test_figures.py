@@ -848,3 +848,19 @@ def test_the_earlier_count_an_update_recites_is_a_figure(
     language: str, text: str, expected: set[float]
 ) -> None:
     assert {figure.value for figure in extract_figures(text, language)} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A Spanish headline names the place before what it counts.
+        ("Recuperan en Maicao 27 vehículos robados en Venezuela", {27.0}),
+        ("Decomisan en La Guajira 18.500 galones de gasolina de contrabando", {18500.0}),
+        ("Venezuela entrega a Colombia 23 presos en el puente Simón Bolívar", {23.0}),
+        # An identifier follows its noun: no count.
+        ("Compran aviones Boeing 737 nuevos para la ruta a Cúcuta", set()),
+        ("El Consejo aprobó la Resolución 2231 sobre la frontera", set()),
+    ],
+)
+def test_a_spanish_count_after_the_place_it_happened(text: str, expected: set[float]) -> None:
+    assert {figure.value for figure in extract_figures(text, "es")} == expected

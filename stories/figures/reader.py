@@ -33,6 +33,8 @@ from stories.figures.vocabulary import (
     ORDINAL_SUFFIXES,
     OVER_PARTICLE_VERBS,
     PHRASE_STOP,
+    PLACE_ARTICLES,
+    PLACE_PREPOSITIONS,
     RATE_BASE_WORDS,
     RATE_BASES,
     RECITED_COUNT,
@@ -187,6 +189,7 @@ class SentenceReader(ProportionReading):
             and self.kinds[index - 1] == "word"
             and self.texts[index - 1][:1].isupper()
             and previous not in CURRENCY_PREFIX
+            and not self._counts_after_a_place(index)
         ):
             return True  # "Flight 302", "Boeing 737", "Resolución 2231"
         return (
@@ -196,6 +199,21 @@ class SentenceReader(ProportionReading):
             and self.texts[index + 1] == ")"
             and value < 120
         )  # "Juan Pérez (34)"
+
+    def _counts_after_a_place(self, index: int) -> bool:
+        """Spanish headlines put the place before what they count ("Recuperan en Maicao 27 vehículos",
+        "Llegan al Táchira 90 toneladas"): a number after a name that a preposition introduces, and before a
+        plural word in lower case, counts that word. An identifier follows its noun instead ("aviones Boeing
+        737 nuevos", "la Resolución 2231")."""
+        if self.language != "es" or index + 1 >= self.size or self.kinds[index + 1] != "word":
+            return False
+        following = self.texts[index + 1]
+        if not (following[:1].islower() and following.endswith("s") and len(following) > 3):
+            return False
+        before_name = self.word(index - 2)
+        if before_name in PLACE_ARTICLES:  # "en La Guajira", "desde El Amparo"
+            before_name = self.word(index - 3)
+        return before_name in PLACE_PREPOSITIONS
 
     def _ending_digits(self, index: int) -> bool:
         """Digits a plate or code ends in: "placa terminada en 3 y 4", "plates ending in 5 or 6"."""

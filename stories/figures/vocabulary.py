@@ -188,6 +188,9 @@ MULTIPLIER_WORDS = _word_set(
 # after an article ("a dozen", "una docena") or "half" ("half a dozen", "media docena", "medio centenar").
 BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar decena veintena treintena cincuentena millar")
 HALF_WORDS = _word_set("half media medio")
+# What introduces a place in Spanish ("en Maicao", "al Táchira", "desde La Guajira"), and a place's article.
+PLACE_PREPOSITIONS = _word_set("en a al de del desde hacia hasta por para")
+PLACE_ARTICLES = _word_set("la el los las")
 VAGUE_QUANTIFIERS = _word_set(
     "several few many couple varios varias algunos algunas pocos pocas muchos muchas"
 )
