@@ -52,21 +52,17 @@ _UNITS_ES = {
     "seiscientos": 600, "seiscientas": 600, "setecientos": 700, "setecientas": 700, "ochocientos": 800,
     "ochocientas": 800, "novecientos": 900, "novecientas": 900,
 }  # fmt: skip
+# Spanish collective numerals: "una veintena de detenidos" is about twenty. Their plurals ("decenas de") are
+# vague like "hundreds of", and "cuarentena" is far more often a quarantine: both left out.
+SPANISH_COLLECTIVES = {"decena": 10, "veintena": 20, "treintena": 30, "cincuentena": 50, "millar": 1_000}
 _MULTIPLIERS = {
     "hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
     "mil": 1_000, "millon": 1_000_000, "millones": 1_000_000,
     "dozen": 12, "docena": 12, "docenas": 12, "centenar": 100,
-    # Spanish collective numerals: "una veintena de detenidos" is about twenty. Their plurals ("decenas de")
-    # are vague like "hundreds of", and "cuarentena" is far more often a quarantine: both left out.
-    "decena": 10, "veintena": 20, "treintena": 30, "cincuentena": 50, "millar": 1_000,
+    **SPANISH_COLLECTIVES,
 }  # fmt: skip
 # Multipliers that may start a written number after an article alone ("a dozen", "un centenar").
-COLLECTIVE_MULTIPLIERS = frozenset(
-    {
-        "dozen", "docena", "mil", "hundred", "centenar",
-        "decena", "veintena", "treintena", "cincuentena", "millar",
-    }
-)  # fmt: skip
+COLLECTIVE_MULTIPLIERS = frozenset({"dozen", "docena", "mil", "hundred", "centenar", *SPANISH_COLLECTIVES})
 _JOINERS = frozenset({"and", "y", "a"})  # "three hundred and twenty", "treinta y dos", "a dozen"
 WORD_NUMBERS = {**_UNITS_EN, **_UNITS_ES}
 # Spanish number words are no numbers in English text, where one of them is a common word: "once governed".

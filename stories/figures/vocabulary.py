@@ -5,7 +5,7 @@ accents, `stories.numerals.fold`) unless its comment says otherwise.
 
 from __future__ import annotations
 
-from stories.numerals import WORD_NUMBERS
+from stories.numerals import SPANISH_COLLECTIVES, WORD_NUMBERS
 
 
 def _word_set(words: str) -> frozenset[str]:
@@ -177,16 +177,14 @@ RECITED_COUNT = _word_set(
 STRONG_NUMBER_WORDS = frozenset(
     (set(WORD_NUMBERS) - {"one", "un", "una", "uno"})
     | {"dozen", "docena", "docenas", "hundred", "thousand", "mil", "centenar", "veintidós", "veintitrés"}
-    | {"decena", "veintena", "treintena", "cincuentena", "millar"}
+    | set(SPANISH_COLLECTIVES)
     | {"veintiséis"}
     | {"dieciséis", "veintiún"}
 )
-MULTIPLIER_WORDS = _word_set(
-    "dozen hundred thousand docena docenas centenar mil decena veintena treintena cincuentena millar"
-)
+MULTIPLIER_WORDS = _word_set("dozen hundred thousand docena docenas centenar mil") | set(SPANISH_COLLECTIVES)
 # Multipliers that can stand without a number ("hundred" in "several hundred"); a bare one is a count only
 # after an article ("a dozen", "una docena") or "half" ("half a dozen", "media docena", "medio centenar").
-BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar decena veintena treintena cincuentena millar")
+BARE_MULTIPLIERS = _word_set("dozen hundred docena centenar") | set(SPANISH_COLLECTIVES)
 HALF_WORDS = _word_set("half media medio")
 # What introduces a place in Spanish ("en Maicao", "al Táchira", "desde La Guajira"), and a place's article.
 PLACE_PREPOSITIONS = _word_set("en a al de del desde hacia hasta por para")
