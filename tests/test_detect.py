@@ -75,6 +75,30 @@ def entry(title: str, summary: str = "", language: str | None = None) -> Entry:
             "Two soldiers killed in clashes in Venezuela's Apure state",
             "The army said fighting continued near the river on Sunday.",
         ),
+        # Ambushes and kidnappings are armed violence too, and harassing fire in every tense.
+        ("Emboscada contra una patrulla militar en Apure", "Dos soldados resultaron heridos al amanecer."),
+        ("Secuestran a dos ganaderos en zona rural de Arauca", "Las autoridades no han recibido exigencias."),
+        ("Hostigan la alcabala de la Guardia en Apure", "No hubo heridos, según el comando regional."),
+        # Places the region's lists lacked: the Gulf of Venezuela whose waters both claim, Colombia's post at
+        # Castilletes, Zulia's capital, Apure's El Nula, the Catatumbo's La Gabarra, Cúcuta's La Parada.
+        (
+            "Venezuelan navy detains Colombian fishermen in the Gulf of Venezuela",
+            "Nine boats were escorted to port on Tuesday.",
+        ),
+        ("Guardsmen seize a lorry of coffee at Castilletes", "Four people were detained."),
+        ("Colombianos hacen fila en el consulado de Maracaibo", "Piden renovar sus pasaportes."),
+        ("Hostigamiento contra un puesto militar en El Nula", "La tropa respondió al fuego."),
+        ("Combates en La Gabarra obligan a cerrar las escuelas", "Los maestros suspendieron las clases."),
+        ("Vendedores de La Parada denuncian cobros de bandas venezolanas", "Piden más policía."),
+        # Border words: an international bridge of the region, its fuel smugglers, the maritime boundaries.
+        ("Comerciantes de Cúcuta piden abrir el puente internacional al tráfico pesado", ""),
+        ("Pimpineros de Cúcuta protestan por los controles de la Policía", ""),
+        ("Colombia and Venezuela to discuss their maritime boundaries", "Ministers meet next week."),
+        ("Miles de peatones cruzan por el Simón Bolívar antes del feriado", ""),
+        # Paramilitaries and rebels are armed groups, with both countries named.
+        ("Venezuela detains 20 suspected Colombian paramilitaries", "The interior minister gave no names."),
+        ("Colombia says rebels have camps inside Venezuela", "The minister showed maps to the press."),
+        ("Autodefensas amenazan a comerciantes de Villa del Rosario", "Dejaron panfletos en varios locales."),
     ],
 )
 def test_on_beat_in_english_and_spanish(catalog: TopicCatalog, title: str, summary: str) -> None:
@@ -447,6 +471,27 @@ def test_another_border_where_migrants_go_next_does_not_veto_this_one(catalog: T
             "Migración Colombia anuncia el cierre del registro del PPT para venezolanos",
             "Los migrantes podrán inscribirse hasta el viernes en todo el país.",
         ),
+        # A border town on the line (Ureña, San Antonio del Táchira) named is not enough to lift them.
+        (
+            "natural hazards",
+            "Aguacero anega barrios de Cúcuta y Ureña",
+            "Unas 150 viviendas resultaron afectadas durante la madrugada.",
+        ),
+        (
+            "sport and festivities in a border town",
+            "Colombian rider takes the Vuelta al Táchira lead in San Antonio del Táchira",
+            "He finished alone after the last climb.",
+        ),
+        (
+            "sport and festivities in a border town",
+            "The border city of Cúcuta hosts the national youth games",
+            "Some 3,000 athletes are expected from every region.",
+        ),
+        (
+            "nationwide measures for migrants",
+            "Colombia amplía el Permiso Especial de Permanencia para migrantes venezolanos",
+            "Podrán tramitarlo en cualquier ciudad del país.",
+        ),
     ],
 )
 def test_events_that_only_happen_near_the_border_stay_out(
@@ -489,6 +534,10 @@ def test_an_armed_group_in_a_colombian_border_region_is_on_the_beat(catalog: Top
         (
             "Asaltan una joyería en el centro de Cúcuta",
             "Los ladrones se llevaron relojes y cadenas; la policía busca a tres hombres.",
+        ),
+        (
+            "Asaltan un banco en el centro de Cúcuta",
+            "Cuatro hombres armados se llevaron el dinero de las cajas.",
         ),
         # Araucanía is in Chile: the Arauca terms are whole words.
         ("Fighting between police and protesters in Chile's Araucanía", "Two officers were injured."),

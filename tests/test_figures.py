@@ -556,8 +556,9 @@ def test_comparative_and_elided_counts(
             "Police released two of the seven suspects.",
             [(7, "seven", "suspects", None), (2, "two", "suspects", None)],
         ),
-        # Not a partitive: a small number after a definite article refers back.
-        ("es", "Los siete puentes siguen cerrados.", []),
+        # Not a partitive: a small number after a definite article inside a sentence refers back (one that
+        # opens a sentence restates a count: `test_a_sentence_opening_with_the_count_reads_it`).
+        ("es", "Siguen cerrados los siete puentes.", []),
         ("en", "The two countries reopened the border.", []),
     ],
 )
@@ -864,3 +865,39 @@ def test_the_earlier_count_an_update_recites_is_a_figure(
 )
 def test_a_spanish_count_after_the_place_it_happened(text: str, expected: set[float]) -> None:
     assert {figure.value for figure in extract_figures(text, "es")} == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # A teaser's sentence opening with the article and a small number restates the headline's count...
+        ("es", "Los cinco soldados fueron entregados a la Cruz Roja en Paraguachón.", {5.0}),
+        ("en", "The three fishermen were released at the border on Sunday.", {3.0}),
+        ("es", "Los siete puentes siguen cerrados.", {7.0}),
+        # ...but not of the pair a border story keeps naming, nor inside the sentence.
+        ("es", "Los dos gobiernos firmaron el acuerdo en Cúcuta.", set()),
+        ("en", "The two sides met at the bridge.", set()),
+        ("es", "Ayer llegaron los tres al puente.", set()),
+    ],
+)
+def test_a_sentence_opening_with_the_count_reads_it(language: str, text: str, expected: set[float]) -> None:
+    assert {figure.value for figure in extract_figures(text, language)} == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        # A guerrilla front's or an army unit's number names it.
+        ("es", "Guerrilleros del frente 33 atacaron una patrulla en Tibú.", set()),
+        ("en", "Rebels of Front 10 and the army's Brigade 30 clashed near Arauca.", set()),
+        # A capitalised number word after a capitalised word in Spanish is part of a place's name...
+        ("es", "La mina estalló en la vereda Campo Dos, en zona rural de Tibú.", set()),
+        # ...not in English headlines written in title case, nor in a Spanish headline in capitals.
+        ("en", "Rebels Kill Two Soldiers Near Venezuela Border", {2.0}),
+        ("es", "DEPORTAN DE DOS EN DOS A LOS PERIODISTAS", {2.0}),
+    ],
+)
+def test_numbers_that_name_a_unit_or_a_place_are_no_figures(
+    language: str, text: str, expected: set[float]
+) -> None:
+    assert {figure.value for figure in extract_figures(text, language)} == expected

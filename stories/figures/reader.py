@@ -28,6 +28,7 @@ from stories.figures.vocabulary import (
     LIMITED_GROUPS,
     MONTHS,
     MULTIPLIER_WORDS,
+    NAMED_PAIRS,
     ONE_COPULAS,
     ONE_STATES,
     ORDINAL_SUFFIXES,
@@ -344,12 +345,15 @@ class SentenceReader(ProportionReading):
             consumed += 1
         if value < 2 or (used == 1 and words[0] in {"a", "y", "and"}):
             return None, index + 1
+        if self._in_a_spanish_name(index):
+            return None, index + used
         previous = self.word(index - 1)
         if (
             previous in ANAPHORIC
             and value < 10
             and not self._whole_of_part(index)
             and self.word(consumed) not in RECITED_COUNT
+            and not self._opens_with_a_count(index, consumed)
         ):
             return None, index + used
         bare = used == 1 and words[0] in BARE_MULTIPLIERS  # "hundred", "docena" with no number counting it
@@ -401,6 +405,25 @@ class SentenceReader(ProportionReading):
         if not (word in ONE_STATES or (len(word) > 4 and word.endswith("ed"))):
             return None
         return _new_figure((1.0, self.texts[0], f"{self.texts[1]} {self.texts[state]}", None))
+
+    def _in_a_spanish_name(self, index: int) -> bool:
+        """ "la vereda Campo Dos", "el caserío Puerto Tres": a capitalised number word after a capitalised
+        word inside a Spanish sentence is part of a place's name (Spanish headlines are not written in title
+        case, so "Rebels Kill Two" is English only)."""
+        return (
+            self.language == "es"
+            and index > 1
+            and self.texts[index][:1].isupper()
+            and not self.texts[index].isupper()  # "DEPORTACIÓN DE DOS PERIODISTAS": a headline in capitals
+            and self.kinds[index - 1] == "word"
+            and self.texts[index - 1][:1].isupper()
+        )
+
+    def _opens_with_a_count(self, index: int, consumed: int) -> bool:
+        """ "Los cinco soldados fueron entregados...": a teaser's sentence that opens with the article and a
+        small number restates the headline's count, except of the pair a border story keeps naming ("Los dos
+        países", "The two governments")."""
+        return index == 1 and self.word(consumed) not in NAMED_PAIRS
 
     def _whole_of_part(self, index: int) -> bool:
         """ "cuatro de los seis venezolanos", "three of the five fishermen": the number after the article is

@@ -43,7 +43,8 @@ ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th", "o", "a", "er", "era", "ro
 IDENTIFIER_WORDS = _word_set(
     """article articulo decree decreto law ley resolution resolucion route ruta number no num page pagina
     chapter capitulo room line linea flight vuelo gate puerta km kilometro kilometer highway carretera
-    section seccion paragraph item lot code codigo placa placas plate plates hotline helpline"""
+    section seccion paragraph item lot code codigo placa placas plate plates hotline helpline frente front
+    bloque brigada brigade batallon battalion"""
 )
 CURRENCY_PREFIX = {
     "$": "USD", "us$": "USD", "usd": "USD", "us": "USD", "€": "EUR", "eur": "EUR", "£": "GBP",
@@ -166,6 +167,12 @@ PREDICATE_LINKS = _word_set("to in into at and a en y hacia by por")
 # "the two countries", "los dos países": a small number after a definite article refers back to things
 # already named, it does not report a count.
 ANAPHORIC = _word_set("the these those both los las estos estas esos esas ambos")
+# What "the two" of a border story most often refers back to: the countries and their governments, leaders and
+# sides. A sentence opening with one of these is not counting them.
+NAMED_PAIRS = _word_set(
+    "paises countries gobiernos governments naciones nations presidentes presidents mandatarios leaders "
+    "cancilleres ministros ministers lados sides partes parties orillas banks ciudades cities"
+)
 # Unless the count is one a report recites: "frente a los siete reportados inicialmente", "up from the five
 # reported on Monday" give the earlier figure of a count that moved.
 RECITED_COUNT = _word_set(
