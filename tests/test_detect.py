@@ -99,6 +99,14 @@ def entry(title: str, summary: str = "", language: str | None = None) -> Entry:
         ("Venezuela detains 20 suspected Colombian paramilitaries", "The interior minister gave no names."),
         ("Colombia says rebels have camps inside Venezuela", "The minister showed maps to the press."),
         ("Autodefensas amenazan a comerciantes de Villa del Rosario", "Dejaron panfletos en varios locales."),
+        # One side named with a matter of this border: the other borders are the exclusions.
+        ("La Guardia venezolana decomisa gasolina de contrabando", "Iba en un camión cisterna."),
+        ("La Policía colombiana desmantela una red de contrabando de ganado", "Hay seis capturados."),
+        ("Colombia y Venezuela retoman el diálogo sobre el golfo", "Los cancilleres se reunirán en marzo."),
+        # People displaced into the Colombian border region; a crossing named by its bridge's name alone.
+        ("Cientos de desplazados llegan a los albergues de Tibú", "Las familias duermen en coliseos."),
+        ("Así amaneció Tienditas el primer día de paso peatonal", ""),
+        ("Ejército cierra trochas en Ragonvalia", "Los pasos eran usados para sacar ganado."),
     ],
 )
 def test_on_beat_in_english_and_spanish(catalog: TopicCatalog, title: str, summary: str) -> None:
