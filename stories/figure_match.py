@@ -51,14 +51,36 @@ AT_LEAST_SPAN = 1.5  # "more than 300" agrees with 300..450
 ABOUT_SPAN = 0.15  # "about 400" agrees with 340..460
 
 
-def _load_concepts(path: Path) -> tuple[dict[str, str], frozenset[str], tuple[str, ...]]:
+@dataclass(frozen=True, slots=True)
+class PeopleConcepts:
+    """The concepts that count people (`[people]` of the concepts file): generic, groups and states."""
+
+    generic: frozenset[str]
+    groups: frozenset[str]
+    states: frozenset[str]
+
+    def may_be_one_count(self, a: frozenset[str], b: frozenset[str]) -> bool:
+        """Whether known concepts `a` and `b`, sharing none, may still count the same people: both count
+        people, and they do not name two groups ("soldiers", "migrants") or two states ("dead", "injured")."""
+        people = self.generic | self.groups | self.states
+        if not (a & people and b & people):
+            return False
+        return not (a & self.groups and b & self.groups) and not (a & self.states and b & self.states)
+
+
+def _load_concepts(path: Path) -> tuple[dict[str, str], frozenset[str], tuple[str, ...], PeopleConcepts]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     table = {fold(word): concept for concept, words in data["concepts"].items() for word in words.split()}
     background = frozenset(fold(name) for name in data["background_names"])
-    return table, background, tuple(fold(cue) for cue in data["update_cues"])
+    listed = data["people"]
+    people = PeopleConcepts(*(frozenset(listed[kind]) for kind in ("generic", "groups", "states")))
+    unknown = (people.generic | people.groups | people.states) - set(data["concepts"])
+    if unknown:
+        raise ValueError(f"{path}: [people] names concepts it does not define: {sorted(unknown)}")
+    return table, background, tuple(fold(cue) for cue in data["update_cues"]), people
 
 
-_CONCEPTS, BACKGROUND_NAMES, UPDATE_CUES = _load_concepts(CONCEPTS_FILE)
+_CONCEPTS, BACKGROUND_NAMES, UPDATE_CUES, _PEOPLE = _load_concepts(CONCEPTS_FILE)
 _CONCEPT_NAMES = frozenset(_CONCEPTS.values())
 
 
@@ -164,8 +186,13 @@ def same_thing(a: FigureFacts, b: FigureFacts, concepts: bool = True) -> bool:
 
 def different_things(a: FigureFacts, b: FigureFacts) -> bool:
     """The same value counting different things, by known concepts ("20 trucks", "20 soldiers"). Unknown
-    words say nothing: a figure's description may be a stray word of its sentence."""
-    return bool(a.known and b.known) and not (a.concepts & b.concepts)
+    words say nothing: a figure's description may be a stray word of its sentence. People counted as people,
+    as a group or by their state may be one count ("11 personas", "once detenidos": `PeopleConcepts`)."""
+    return (
+        bool(a.known and b.known)
+        and not (a.concepts & b.concepts)
+        and not _PEOPLE.may_be_one_count(a.known, b.known)
+    )
 
 
 def _within_qualifier(vague: FigureFacts, value: float) -> bool:

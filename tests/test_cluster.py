@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from stories.cluster import (
     lead_signals,
@@ -217,6 +220,49 @@ def test_concepts_file_pairs_words_across_languages_and_tells_things_apart() -> 
     assert same_words(soldados, troops)  # no shared stem: only the armed-forces concept pairs them
     assert not same_words(soldados, camiones)
     assert different_things(troops, camiones)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "different"),
+    [
+        # People counted as people, as "members", as a group or by their state may be one count...
+        ("personas", "detenidos", False),
+        ("people", "soldiers killed", False),
+        ("integrantes", "personas", False),
+        ("migrants", "people", False),
+        ("soldados", "muertos", False),
+        # ...but not two groups, two states, or people and things.
+        ("soldiers", "migrants", True),
+        ("muertos", "heridos", True),
+        ("soldados heridos", "muertos", True),
+        ("personas", "camiones", True),
+    ],
+)
+def test_people_may_be_counted_as_a_group_or_a_state(one: str, other: str, different: bool) -> None:
+    from stories.figure_match import different_things, figure_facts
+
+    a, b = figure_facts([fig(11, one), fig(11, other)])
+    assert different_things(a, b) is different
+    assert different_things(b, a) is different
+
+
+def test_an_injured_count_is_not_revised_by_a_death_toll() -> None:
+    # One figure each, close in value: only what they count tells a revision (2 -> 3 soldiers dead) from
+    # another count (2 soldiers wounded, then 3 dead).
+    changes = figure_changes((fig(2, "soldados heridos"),), (fig(3, "muertos"),))
+    assert all(not (c.old and c.new) for c in changes)
+    revised = figure_changes((fig(2, "soldados"),), (fig(3, "muertos"),))
+    assert [(c.old.value, c.new.value) for c in revised if c.old and c.new] == [(2, 3)]
+
+
+def test_the_people_concepts_name_concepts_of_the_file(tmp_path: Path) -> None:
+    from stories.figure_match import CONCEPTS_FILE, _load_concepts
+
+    text = CONCEPTS_FILE.read_text(encoding="utf-8").replace('generic = ["people"', 'generic = ["peple"', 1)
+    broken = tmp_path / "concepts.toml"
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="peple"):
+        _load_concepts(broken)
 
 
 def test_every_concept_word_belongs_to_one_concept() -> None:
