@@ -107,6 +107,9 @@ def entry(title: str, summary: str = "", language: str | None = None) -> Entry:
         ("Cientos de desplazados llegan a los albergues de Tibú", "Las familias duermen en coliseos."),
         ("Así amaneció Tienditas el primer día de paso peatonal", ""),
         ("Ejército cierra trochas en Ragonvalia", "Los pasos eran usados para sacar ganado."),
+        # Contraband that "floods" a market is no flood; a border patrol is not the US Border Patrol.
+        ("Smuggled Venezuelan rice floods Cúcuta's markets", "Millers say prices fell 12%."),
+        ("Landmine kills Colombian soldiers on a Venezuelan border patrol", "The army blamed the ELN."),
     ],
 )
 def test_on_beat_in_english_and_spanish(catalog: TopicCatalog, title: str, summary: str) -> None:
@@ -478,6 +481,12 @@ def test_another_border_where_migrants_go_next_does_not_veto_this_one(catalog: T
             "nationwide measures for migrants",
             "Migración Colombia anuncia el cierre del registro del PPT para venezolanos",
             "Los migrantes podrán inscribirse hasta el viernes en todo el país.",
+        ),
+        # "Línea limítrofe" is the border itself, not a matter of it.
+        (
+            "natural hazards",
+            "Lluvias dejan damnificados en Táchira",
+            "Unas 200 familias resultaron afectadas a ambos lados de la línea limítrofe.",
         ),
         # A border town on the line (Ureña, San Antonio del Táchira) named is not enough to lift them.
         (
