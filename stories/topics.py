@@ -392,9 +392,20 @@ def _groups(beat_table: Mapping[str, Any], index: TermIndex) -> Mapping[str, Any
     for group_name, group in groups.items():
         where = f"[beat.groups.{group_name}]"
         table = _table(group, where)
-        _known_keys(table, where, set(LANGUAGE_KEYS))
-        for term in _terms(table, where, owner=group_owner(group_name)):
+        _known_keys(table, where, {*LANGUAGE_KEYS, "also"})
+        owner = group_owner(group_name)
+        for term in _terms(table, where, owner=owner):
             index.add(term)
+        # `also`: the terms of other groups count for this one too, so a wider group ("border") is not a copy
+        # of a narrower one ("border_matters") that drifts when only one of them is edited. One level only.
+        for other in _strings(table.get("also", []), f"{where} also"):
+            other_table = groups.get(other)
+            if other_table is None:
+                raise _Problem(f"{where} also names unknown group '{other}'")
+            if "also" in other_table:
+                raise _Problem(f"{where} also names '{other}', which has an also of its own")
+            for term in _terms(other_table, f"[beat.groups.{other}]", owner=owner):
+                index.add(term)
     return groups
 
 

@@ -582,6 +582,22 @@ def test_an_unless_entry_joined_with_plus_needs_every_group(tmp_path: Path) -> N
     assert both.relevant and not both.excluded_by
 
 
+def test_a_group_counts_the_terms_of_the_groups_it_names_in_also(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        RURITANIA.replace('en = ["flood*"]', 'en = ["flood*"]\nalso = ["storm"]')
+        + '[beat.groups.storm]\nen = ["gale"]\n',
+        encoding="utf-8",
+    )
+    catalog = load_topics(path)
+    assert detect(entry("Gale hits Strelsau", language="en"), catalog).relevant
+    assert detect(entry("Flood hits Strelsau", language="en"), catalog).relevant
+    unknown = RURITANIA.replace('en = ["flood*"]', 'en = ["flood*"]\nalso = ["storms"]')
+    path.write_text(unknown, encoding="utf-8")
+    with pytest.raises(TopicsFileError, match="unknown group 'storms'"):
+        load_topics(path)
+
+
 def test_an_unless_entry_names_known_groups_only(tmp_path: Path) -> None:
     with pytest.raises(TopicsFileError, match="unknown group 'brige'"):
         ruritania(tmp_path, 'name = "sport"\nterms = ["football"]\nunless = ["place+brige"]\n')
