@@ -106,6 +106,24 @@ def test_examples_are_the_pairs_the_stores_lookups_offer() -> None:
     assert set(name_keys(frozenset({"urena"}), start)) <= set(opening.name_keys)
 
 
+def test_entries_published_at_the_same_moment_are_replayed_as_a_pair() -> None:
+    # Headline snapshots give every headline of one snapshot the same time. The replay meets them in list
+    # order, so the pair's new entry must be the later one, or the replay never compares them.
+    when = datetime(2026, 2, 10, 15, tzinfo=UTC)
+
+    def told(key: str, title: str) -> EvalEntry:
+        return EvalEntry(key, "outlet-es", "es", 1, "guanipa", True, "original", title, "", (), when)
+
+    items = [
+        told("a", "Juan Pablo Guanipa ya está en Maracaibo para cumplir casa por cárcel"),
+        told("b", "Juan Pablo Guanipa regresa a Maracaibo para cumplir arresto domiciliario"),
+    ]
+    (pair,) = make_pairs(items)
+    assert (pair.new.id, pair.old.id) == ("b", "a")
+    stories = cluster_with(items, [pair], np.array([0.99]), 0.9)
+    assert stories["a"] == stories["b"]
+
+
 def test_pairs_read_the_word_associations_they_are_given() -> None:
     # Training reads none (an empty table) and fills the columns from tables that never saw the pair; the
     # shipped table there would give in-sample values. A table given is the one read.

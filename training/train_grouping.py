@@ -197,7 +197,11 @@ def make_pairs(items: list[EvalEntry], associations: WordAssociations | None = N
     for (a, pa), (b, pb) in itertools.combinations(zip(items, prepared, strict=True), 2):
         if not cluster.within_window(pa.time, pb.time) or not labels_relate(a, b):
             continue
-        (new, pnew), (old, pold) = ((a, pa), (b, pb)) if pa.time >= pb.time else ((b, pb), (a, pa))
+        # Of two entries published at the same moment, the later in the list is the new one: `Replay` meets
+        # them in list order (a stable sort by publication time). The other way round, the replay met the
+        # pair's new entry before its old one and never joined them: 101 dev pairs, 94 of them one story
+        # (the real headline snapshots, which share one time per snapshot).
+        (new, pnew), (old, pold) = ((a, pa), (b, pb)) if pa.time > pb.time else ((b, pb), (a, pa))
         if candidate_like(pnew, pold):
             vnew, vold = story_view(pnew), story_view(pold)
             evidence = compare(vnew, vold, associations=associations)
