@@ -433,3 +433,36 @@ def test_the_same_short_guid_at_another_outlet_is_no_version_of_it(tmp_path: Pat
         tmp_path, write_feed(tmp_path, "wire", "en", [first]), write_feed(tmp_path, "local", "en", [other])
     )
     assert rows["quake"]["story_id"] != rows["bridge"]["story_id"]
+
+
+@pytest.mark.parametrize(
+    ("old_lead", "new_lead", "restated", "near"),
+    [
+        # A bound the other count satisfies restates it when both may count one thing ("members of the armed
+        # forces", "soldiers")...
+        ("A total of 326 members of Venezuela's armed forces have deserted.",
+         "More than 300 soldiers have deserted to Colombia.", 1.0, 1.0),
+        # ...never when they count different things: 25 buses do not restate "at least 20 deserters".
+        ("At least 20 deserters arrived in Cucuta on Monday.",
+         "The mayors signed a deal to run a bus line with 25 vehicles.", 0.0, 0.0),
+        # Two counts within reach of a revision are near, unless they count different things.
+        ("Officials counted 32,000 people fleeing to Cucuta.",
+         "Officials now count 36,000 displaced in Cucuta.", 0.0, 1.0),
+        ("Officials said 20 soldiers crossed into Cucuta on Monday.",
+         "Officials counted 25 trucks stuck at the bridge.", 0.0, 0.0),
+    ],
+)  # fmt: skip
+def test_figures_restate_or_near_each_other_only_when_they_may_count_one_thing(
+    old_lead: str, new_lead: str, restated: float, near: float
+) -> None:
+    from stories.figures.extract import extract_figures
+
+    def view(lead: str, hours: float) -> StoryView:
+        return make_view(title="Cucuta", lead=lead, language="en", time=MONDAY + timedelta(hours=hours),
+                         link="https://wire.example/x", guid=None, names=frozenset({"cucut"}),
+                         figures=tuple(extract_figures(lead, "en")), days=frozenset(), updating=False,
+                         topics=("beat",))  # fmt: skip
+
+    values = compare(view(new_lead, 2), view(old_lead, 0)).values
+    assert values[FEATURES.index("figures_vague")] == restated
+    assert values[FEATURES.index("figures_near")] == near

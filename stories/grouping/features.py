@@ -325,7 +325,8 @@ def _figure_evidence(
     vague = [
         item
         for item in new.facts
-        if item.key not in theirs and any(agrees(other, item) for other in old.facts)
+        if item.key not in theirs
+        and any(agrees(other, item) and not different_things(other, item) for other in old.facts)
     ]
     values["figures_vague"] = min(len(vague), MAX_FIGURE_COUNT)
     if vague and explain:
@@ -337,7 +338,7 @@ def _figure_evidence(
         for after in new.facts
         if after.key not in shared_keys
         for before in old.facts
-        if comparable(before, after, REVISION_RATIO)
+        if comparable(before, after, REVISION_RATIO) and not different_things(before, after)
     }
     values["figures_near"] = min(len(near), MAX_FIGURE_COUNT)
     if not shared and not near:
