@@ -58,12 +58,15 @@ class PeopleConcepts:
     generic: frozenset[str]
     groups: frozenset[str]
     states: frozenset[str]
+    every: frozenset[str] = dataclasses.field(init=False)  # all three: asked of every figure compared
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "every", self.generic | self.groups | self.states)
 
     def may_be_one_count(self, a: frozenset[str], b: frozenset[str]) -> bool:
         """Whether known concepts `a` and `b`, sharing none, may still count the same people: both count
         people, and they do not name two groups ("soldiers", "migrants") or two states ("dead", "injured")."""
-        people = self.generic | self.groups | self.states
-        if not (a & people and b & people):
+        if not (a & self.every and b & self.every):
             return False
         return not (a & self.groups and b & self.groups) and not (a & self.states and b & self.states)
 
@@ -74,7 +77,7 @@ def _load_concepts(path: Path) -> tuple[dict[str, str], frozenset[str], tuple[st
     background = frozenset(fold(name) for name in data["background_names"])
     listed = data["people"]
     people = PeopleConcepts(*(frozenset(listed[kind]) for kind in ("generic", "groups", "states")))
-    unknown = (people.generic | people.groups | people.states) - set(data["concepts"])
+    unknown = people.every - set(data["concepts"])
     if unknown:
         raise ValueError(f"{path}: [people] names concepts it does not define: {sorted(unknown)}")
     return table, background, tuple(fold(cue) for cue in data["update_cues"]), people
