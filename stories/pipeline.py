@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -187,7 +188,7 @@ class StoryPipeline:
             if row is None:
                 continue
             keys = (*item.print.bands, *item.print.figure_keys, *item.name_keys)
-            bands.extend((band, row.id, stored.id) for band in dict.fromkeys(keys))
+            bands.extend(zip(dict.fromkeys(keys), repeat(row.id), repeat(stored.id)))
             if row.first_entry_id == stored.id:  # the story is told in this entry's words
                 row.title, row.summary = item.entry.title, item.summary
             old = figures_from_json(row.figures)
@@ -307,7 +308,8 @@ class StoryPipeline:
                     }
                 )
             entry_row_id = decision.entry_row_id
-            bands.extend((band, story_id, entry_row_id) for band in dict.fromkeys(decision.bands))
+            # zip builds the (band, story, entry) rows in C: about 30 an entry
+            bands.extend(zip(dict.fromkeys(decision.bands), repeat(story_id), repeat(entry_row_id)))
             if decision.match is None or decision.changes:
                 revisions.append(
                     {

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from stories.figure_match import (
@@ -97,6 +98,9 @@ _VERSION_SUFFIX = re.compile(
 )
 
 
+# Cached, like `agency_of`: an entry's guid and link are read again for each story member it is checked
+# against (`stories.batch.item_of`) and for its view.
+@lru_cache(maxsize=8192)
 def guid_base(guid: str | None) -> str | None:
     """The guid without an agency's version suffix: an update's and its original's are the same."""
     if not guid:
@@ -105,6 +109,7 @@ def guid_base(guid: str | None) -> str | None:
     return base if len(base) >= 8 else None
 
 
+@lru_cache(maxsize=8192)
 def agency_of(link: str | None) -> str | None:
     """The site an item links to, as a stand-in for its agency: an agency's English and Spanish services link
     to the same site (afp.com/en/..., afp.com/es/...); "www.reuters.com" -> "reuters"."""
