@@ -158,6 +158,29 @@ def test_folds_are_dealt_by_data_file_so_a_files_traps_are_held_out_with_its_sto
     assert groups[0] == groups[1] != groups[2]
 
 
+def test_a_real_headline_stream_is_dealt_by_fortnight_and_a_writers_file_whole() -> None:
+    # Months of real homepage headlines are not one writer's world: held out whole, their pairs were scored
+    # by models that had never seen a headline without a teaser. A fortnight keeps a running event's
+    # lookalike stories together; a helper's file stays one unit however long it runs.
+    def real(key: str, when: datetime) -> EvalEntry:
+        return dataclasses.replace(
+            _entry(key, key, 1), origin="leo2166_pairs.toml", published=when, real_link=f"https://x.example/{key}"
+        )
+
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    same_fortnight = [real(f"r{day}", start + timedelta(days=day)) for day in range(14)]
+    later = real("later", start + timedelta(days=30))
+    written = [
+        dataclasses.replace(_entry(key, "s", 1), origin="grouping_aj.toml", published=start + timedelta(days))
+        for key, days in (("w1", 0), ("w2", 60))
+    ]
+    units = fold_groups([Pair(entry, entry, [], True) for entry in [*same_fortnight, later, *written]])
+    fortnights = set(units[:14])
+    assert len(fortnights) <= 2  # fourteen days cross at most one boundary
+    assert units[14] not in fortnights
+    assert units[15] == units[16] not in {*fortnights, units[14]}
+
+
 def test_the_replay_joins_the_bots_shortcuts_first_and_scores_pairs_by_cluster_sizes() -> None:
     # a, b, c are one story; d another. The model is unsure of c (0.5) and sure of d (0.95), but c is an
     # agency's next version of a: the bot joins it by guid before asking the model.
