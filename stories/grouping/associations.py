@@ -53,8 +53,8 @@ class WordAssociations:
         for left, right, score in pairs:
             self.neighbours.setdefault(left, {})[right] = score
             self.neighbours.setdefault(right, {})[left] = score
-        # Few terms have an associated term (about 2,000 of the stored corpus's tens of thousands), and the table
-        # is symmetric: a pair's terms are cut down to these first, in C, before any neighbour is read.
+        # Few terms have an associated term (about 2,000 of the stored corpus's tens of thousands), and the
+        # table is symmetric: a pair's terms are cut down to these first, in C, before any neighbour is read.
         self._linked_terms = frozenset(self.neighbours)
 
     def __len__(self) -> int:
