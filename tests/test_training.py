@@ -160,7 +160,7 @@ def test_folds_are_dealt_by_data_file_so_a_files_traps_are_held_out_with_its_sto
 
 def test_a_real_headline_stream_is_dealt_by_fortnight_and_a_writers_file_whole() -> None:
     # Months of real homepage headlines are not one writer's world: held out whole, their pairs were scored
-    # by models that had never seen a headline without a teaser. A fortnight keeps a running event's
+    # by models that had never seen a headline without a teaser. A fortnight keeps most of a running event's
     # lookalike stories together; a helper's file stays one unit however long it runs.
     def real(key: str, when: datetime) -> EvalEntry:
         return dataclasses.replace(
