@@ -65,14 +65,10 @@ class WordAssociations:
         theirs = self._linked_terms.intersection(theirs)
         if not theirs:
             return NO_ASSOCIATION
-        neighbours = self.neighbours
-        found = [
-            (score, term, other)
-            for term in self._linked_terms.intersection(mine)
-            for linked in (neighbours[term],)
-            for other in linked.keys() & theirs
-            if (score := linked[other])
-        ]
+        found: list[tuple[float, str, str]] = []
+        for term in self._linked_terms.intersection(mine):
+            linked = self.neighbours[term]
+            found.extend((score, term, other) for other in linked.keys() & theirs if (score := linked[other]))
         if not found:
             return NO_ASSOCIATION
         # fsum and max over the whole tuple: the same values whatever order the sets are read in
