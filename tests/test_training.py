@@ -158,13 +158,13 @@ def test_folds_are_dealt_by_data_file_so_a_files_traps_are_held_out_with_its_sto
     assert groups[0] == groups[1] != groups[2]
 
 
-def test_a_real_headline_stream_is_dealt_by_fortnight_and_a_writers_file_whole() -> None:
+def test_a_real_headline_stream_is_dealt_by_fortnight_across_its_files_and_a_writers_file_whole() -> None:
     # Months of real homepage headlines are not one writer's world: held out whole, their pairs were scored
     # by models that had never seen a headline without a teaser. A fortnight keeps most of a running event's
     # lookalike stories together; a helper's file stays one unit however long it runs.
-    def real(key: str, when: datetime) -> EvalEntry:
+    def real(key: str, when: datetime, origin: str = "leo2166_pairs.toml") -> EvalEntry:
         return dataclasses.replace(
-            _entry(key, key, 1), origin="leo2166_pairs.toml", published=when, real_link=f"https://x.example/{key}"
+            _entry(key, key, 1), origin=origin, published=when, real_link=f"https://x.example/{key}"
         )
 
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
@@ -174,11 +174,15 @@ def test_a_real_headline_stream_is_dealt_by_fortnight_and_a_writers_file_whole()
         dataclasses.replace(_entry(key, "s", 1), origin="grouping_aj.toml", published=start + timedelta(days))
         for key, days in (("w1", 0), ("w2", 60))
     ]
-    units = fold_groups([Pair(entry, entry, [], True) for entry in [*same_fortnight, later, *written]])
+    # Another file of the same stream, labelled apart: its days go with the first file's same days.
+    other_file = [real(f"o{n}", entry.published, "leo2166_lq.toml") for n, entry in enumerate(same_fortnight)]
+    entries = [*same_fortnight, later, *written, *other_file]
+    units = fold_groups([Pair(entry, entry, [], True) for entry in entries])
     fortnights = set(units[:14])
     assert len(fortnights) <= 2  # fourteen days cross at most one boundary
     assert units[14] not in fortnights
     assert units[15] == units[16] not in {*fortnights, units[14]}
+    assert list(units[17:]) == list(units[:14])
 
 
 def test_the_replay_joins_the_bots_shortcuts_first_and_scores_pairs_by_cluster_sizes() -> None:

@@ -344,17 +344,20 @@ def pick_decision(curves: list[np.ndarray]) -> tuple[float, float]:
     return (best[1], best[2]) if best is not None else (float(THRESHOLDS[-1]), AGREEMENTS[-1])
 
 
-# A file of real headlines (entries with their real links) is months of a real stream, not one writer's
-# world: it is dealt by fortnight of publication (`fold_unit`).
+# Files of real headlines (entries with their real links) are months of one real stream, not one writer's
+# world: they are dealt by fortnight of publication, all such files together (`fold_unit`).
 REAL_STREAM_DAYS = 14
+REAL_STREAM = "real-headlines"
 
 
 def fold_unit(entry: EvalEntry) -> str:
     """The unit of data an entry's pairs are held out with (`fold_groups`): its file; for real headlines
-    (`EvalEntry.real_link`), its file and the fortnight it was published in."""
+    (`EvalEntry.real_link`), the fortnight it was published in, whichever file labelled it: two files of
+    the stream tell the same days' events under their own story names, and a model that saw one file's
+    fortnight would know the other's lookalikes."""
     if entry.real_link is None:
         return entry.origin
-    return f"{entry.origin}@{entry.published.toordinal() // REAL_STREAM_DAYS}"
+    return f"{REAL_STREAM}@{entry.published.toordinal() // REAL_STREAM_DAYS}"
 
 
 def fold_groups(pairs: list[Pair]) -> np.ndarray:
