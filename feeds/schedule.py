@@ -37,7 +37,6 @@ from values.clock import utc_now
 log = logging.getLogger(__name__)
 
 
-
 class EntrySink(Protocol):
     """Receives a feed's parsed entries inside the transaction that records the feed's success."""
 

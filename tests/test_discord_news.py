@@ -327,6 +327,8 @@ async def test_reporters_are_refused_editor_actions_naming_the_role(newsroom: Wo
     assert data["flags"] & EPHEMERAL_FLAG
     description = data["embeds"][0]["description"]
     assert "only editors" in description and f"Manage Channels or the {EDITOR_ROLE} role" in description
+
+
 async def test_figures_answer_carries_the_chart_as_an_attachment_shown_in_the_embed(newsroom: World) -> None:
     await seed_newsroom(session_factory(newsroom.engine))
     payload = newsroom.gateway.command_interaction(GUILD, "news", "figures", {"query": "deserters"})

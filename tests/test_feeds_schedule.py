@@ -408,8 +408,6 @@ async def test_bozo_feed_is_used_and_noted_in_health(
     assert lines["Web page"].last_error_kind == "not_a_feed" and lines["Web page"].status == "failing"
 
 
-
-
 async def test_scheduler_runs_the_tick(
     server: FeedServer, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:

@@ -66,9 +66,13 @@ def pseudo_words(rng: random.Random, count: int, syllables: tuple[str, ...] = SY
 
 
 def story_words(rng: random.Random, count: int) -> str:
-    return " ".join(
-        f"{pseudo_words(rng, 1, STORY_SYLLABLES)} {rng.choice(FUNCTION_WORDS)}" for _ in range(count)
-    ) + " " + pseudo_words(rng, 1, STORY_SYLLABLES)
+    return (
+        " ".join(
+            f"{pseudo_words(rng, 1, STORY_SYLLABLES)} {rng.choice(FUNCTION_WORDS)}" for _ in range(count)
+        )
+        + " "
+        + pseudo_words(rng, 1, STORY_SYLLABLES)
+    )
 
 
 def on_beat_item(rng: random.Random, key: str, published: datetime) -> FeedItem:

@@ -298,6 +298,8 @@ async def test_a_second_editor_command_within_the_cache_time_asks_slack_once(
 async def test_reporters_refusal_says_who_may(runtime: SlackRuntime, fake: FakeSlack) -> None:
     answer = await timed_answer(runtime, fake, "mute migration-refugees for 2h", "U1")
     assert "only editors" in answer["text"] and "SLACK_EDITOR_IDS" in json.dumps(answer)
+
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
