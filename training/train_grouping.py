@@ -368,13 +368,13 @@ def fold_groups(pairs: list[Pair]) -> np.ndarray:
     test files written afterwards at precision 0.941 (`grouping_aj`, `grouping_ak`, `unseen_o`, pooled);
     dealt by file, 0.981: the precision the bot keeps on copy from writers it never saw.
 
-    A real stream (the homepage headline snapshots, `leo2166_pairs.toml`: nearly all of dev's pairs of
-    headlines without a teaser) by fortnight: held out whole, its pairs were scored by models that had
-    never seen a headline-only pair (pair Brier on them 0.129, out-of-fold, five sets of dealings). The bot
-    meets the same outlets week after week; a fortnight keeps most of a running event's lookalike stories
-    together (the 390 dev pairs of 3-4 January 2026, the days of Maduro's capture, fall in one; the
-    follow-ups from 5 January, his court hearing among them, in the next: 153 of the stream's 966 dev pairs
-    span two units).
+    A real stream (the homepage headline snapshots: `leo2166_pairs.toml`, then `leo2166_l{q,r,s,t}.toml`,
+    nearly all of dev's pairs of headlines without a teaser) by fortnight, all its files together: held out
+    whole, the first file's pairs were scored by models that had never seen a headline-only pair (pair
+    Brier on them 0.129, out-of-fold, five sets of dealings). The bot meets the same outlets week after
+    week; a fortnight keeps most of a running event's lookalike stories together (in the first file, the
+    390 dev pairs of 3-4 January 2026, the days of Maduro's capture, fall in one; the follow-ups from 5
+    January, his court hearing among them, in the next: 153 of its 966 dev pairs span two units).
     Measured on dev: see MODEL_CARD.md and README (known limits)."""
     return np.array([fold_unit(pair.old) for pair in pairs])
 
