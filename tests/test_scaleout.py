@@ -401,10 +401,13 @@ async def run_scale_scenario(
         # each channel's first row can be `sending`); wait a while for it, else kill holding feed leases.
         # Several leases, where they come: a poll that ends between the check and the kill releases its own
         # feed's lease, and a victim caught holding one lease then died holding none (seen once in CI).
-        if not await wait_until(victim_holds_both, within=15, interval=0.02) and not await wait_until(
-            lambda: victim_holds_leases(SEVERAL_LEASES), within=15, interval=0.02
+        for moment, within in (
+            (victim_holds_both, 15),
+            (lambda: victim_holds_leases(SEVERAL_LEASES), 15),
+            (victim_holds_leases, 30),
         ):
-            await wait_until(victim_holds_leases, within=30, interval=0.02)
+            if await wait_until(moment, within=within, interval=0.02):
+                break
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait()
         killed_at = datetime.now(UTC)
