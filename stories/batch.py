@@ -37,7 +37,8 @@ MAX_MEMBERS_COMPARED = 3  # the first report and the two latest entries (a copy,
 # were one story 85% of the time (933 pairs, out-of-fold, 12,490 entries), 0.7-0.8 77%: at 0.8 the alert's
 # "possibly the same story" is right far more often than not. With the threshold at 0.8 and a story
 # agreement of 0.7 (MODEL_CARD.md), the line comes where the best member reached the bar and the story's
-# other reports did not agree.
+# other reports did not agree. A refit may put the threshold under the bar: the bar then follows it down
+# (`near_match_bar`), since a member at the threshold is one the model itself would join.
 NEAR_MATCH_BAR = 0.8
 # A pair whose words overlap less than this is not compared by the model: a fifth of dev's candidate pairs
 # (2,084 of 10,693), of which the shipped model puts 4 at the threshold, all one story. At 0.1 it skipped
@@ -105,6 +106,12 @@ def best_story(
     if best is None or best[1] < threshold or best[2] < agreement:
         return None
     return best
+
+
+def near_match_bar(threshold: float) -> float:
+    """The probability an entry's best member of an on-beat story must reach for the entry's new story to name
+    it (`NEAR_MATCH_BAR`, or the model's threshold when a refit put it lower)."""
+    return min(NEAR_MATCH_BAR, threshold)
 
 
 def item_of(member: StoryView | Prepared) -> tuple[str | None, str | None]:
@@ -421,7 +428,7 @@ class Batch:
         if best is None or mine is None:
             # The on-beat story matched best, asked only to reach the lower bar: `best_story`'s own choice.
             on_beat = (candidate for candidate in scored if candidate[0][0].row.relevant)
-            closest = best_story(on_beat, NEAR_MATCH_BAR, 0.0)
+            closest = best_story(on_beat, near_match_bar(model.threshold), 0.0)
             return None, ((closest[0][0], closest[1]) if closest is not None else None)
         (state, other), probability, agreement = best
         evidence = model.evidence(compare(mine, other, explain=True))

@@ -494,6 +494,23 @@ async def test_a_story_started_close_to_joining_another_names_it(
     assert events[1].near_match == expected
 
 
+async def test_a_threshold_under_the_near_match_bar_brings_the_bar_down_with_it(
+    engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refit put the threshold at 0.75: a member scoring 0.77 is one the model would join, kept apart only
+    # because the story did not agree (0.78), so the new story names it though 0.77 is under 0.8.
+    monkeypatch.setattr(
+        "stories.batch.load_model", lambda: UnsureModel(0.77, threshold=0.75, story_agreement=0.78)
+    )
+    events = await run(engine, pipeline, "afp", [entry("a1", "afp", TITLE, REFERENCE)])
+    events += await run(engine, pipeline, "wire", [
+        entry("b1", "wire", "Hundreds of Venezuelan soldiers defect", VAGUER_LEAD,
+              published=PUBLISHED + timedelta(hours=2))
+    ])  # fmt: skip
+    assert [event.kind for event in events] == [StoryEventKind.NEW, StoryEventKind.NEW]
+    assert events[1].near_match == NearMatch(events[0].story.story_id, TITLE, "afp", 0.77)
+
+
 async def test_an_off_beat_story_is_never_named_as_the_one_a_story_may_be(
     engine: AsyncEngine, pipeline: StoryPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
