@@ -25,7 +25,9 @@ IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`) and its word asso
    and the threshold is the lowest whose pairwise precision of the resulting stories, averaged over the
    curves of 5 such sets of dealings, is at least `TARGET_PRECISION`. It is chosen together with the story
    agreement (`AGREEMENTS`: the mean probability over the story's compared members that an entry must also
-   reach), for the most recall at that precision (`pick_decision`).
+   reach), for the most recall at that precision (`pick_decision`). That replay judges precision harder than
+   the bot meets it: `make scan-decision` (`training.scan_decision`) then chooses both on the bot's own scan
+   of held-out files, and a refit keeps that choice while its trees are the same (`scan_decision_for`).
 4. The same pairs of the frozen test split are scored once for the card; nothing here looks at them to fit.
 """
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import itertools
 import json
 import sys
@@ -311,7 +314,8 @@ def replay_curves(items: list[EvalEntry], pairs: list[Pair], probabilities: np.n
 
 
 def pick_decision(curves: list[np.ndarray]) -> tuple[float, float]:
-    """The threshold and agreement of the bot's decision: for each agreement, the lowest threshold whose
+    """The replay's threshold and agreement (the bot's decision until `training.scan_decision` chooses on the
+    bot's own scan for the same trees): for each agreement, the lowest threshold whose
     replay precision, averaged over the curves of `CURVES` sets of dealings, reaches `TARGET_PRECISION`; of
     those, the pair with the most mean recall (the lower agreement on a tie).
 
@@ -450,6 +454,39 @@ def model_json(data: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
+def training_pairs(dev: list[EvalEntry]) -> tuple[list[Pair], np.ndarray]:
+    """Dev's candidate pairs as the model is fitted on them, and the unit each is held out with
+    (`fold_groups`). The association columns are read from tables that never saw the pair (the shipped table
+    would give in-sample values): the model learns them as the bot will meet them
+    (`training.word_associations`); the bot gets the table learned from all of dev."""
+    train = make_pairs(dev, associations=WordAssociations())
+    groups = fold_groups(train)
+    columns = [FEATURES.index(name) for name in ASSOCIATION_FEATURES]
+    for pair, row in zip(train, out_of_file_values(train, groups), strict=True):
+        for column, value in zip(columns, row, strict=True):
+            pair.values[column] = float(value)
+    return train, groups
+
+
+def trees_fingerprint(data: dict[str, Any]) -> str:
+    """What a decision chosen on the bot's own scan (`training.scan_decision`) was chosen for: the features,
+    trees and baseline of a model file. A refit that changes any of them drops the decision."""
+    fitted = {key: data[key] for key in ("features", "baseline", "trees")}
+    return hashlib.sha256(json.dumps(fitted, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scan_decision_for(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The shipped file's decision chosen on the bot's own scan, if it was chosen for these trees."""
+    try:
+        shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    record = shipped.get("scan_decision")
+    if not isinstance(record, dict) or record.get("fingerprint") != trees_fingerprint(data):
+        return None
+    return record
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-card", action="store_true", help="do not rewrite MODEL_CARD.md")
@@ -459,16 +496,7 @@ def main() -> int:
     args = parser.parse_args()
     dev, test = load_dataset(split="dev"), load_dataset(split="test")
     documents = write_idf(dev, check=args.check)
-    # No table here: the association columns are filled below from tables that never saw the pair; the
-    # shipped table would give in-sample values, to be thrown away.
-    train = make_pairs(dev, associations=WordAssociations())
-    groups = fold_groups(train)
-    # The model learns the association features as the bot will meet them: from a table that never saw the
-    # pair (`training.word_associations`); the bot gets the table learned from all of dev.
-    columns = [FEATURES.index(name) for name in ASSOCIATION_FEATURES]
-    for pair, row in zip(train, out_of_file_values(train, groups), strict=True):
-        for column, value in zip(columns, row, strict=True):
-            pair.values[column] = float(value)
+    train, groups = training_pairs(dev)
     associations = write_associations(train, check=args.check)
     x = np.array([pair.values for pair in train])
     y = np.array([pair.same for pair in train])
@@ -479,7 +507,6 @@ def main() -> int:
     ]
     threshold, agreement = pick_decision(curves)
     fitted = fit(x, y)
-    dev_p, dev_r = clustering_scores(dev, cluster_with(dev, train, out_of_fold, threshold, agreement))
     brier = float(np.mean((out_of_fold - y) ** 2))
     kind = (
         f"{TREES} gradient-boosted trees of depth {TREE_DEPTH}, learning rate {LEARNING_RATE}, leaves of at "
@@ -494,6 +521,14 @@ def main() -> int:
         "baseline": round(float(np.ravel(fitted._baseline_prediction)[0]), 6),
         "trees": export_trees(fitted),
     }
+    data["replay_decision"] = {"threshold": threshold, "story_agreement": agreement}
+    # The bot's own scan of held-out files judges the decision better than the replay
+    # (`training.scan_decision`, `make scan-decision`): its choice stands while the trees are the same.
+    scanned = scan_decision_for(data)
+    if scanned is not None:
+        threshold, agreement = scanned["threshold"], scanned["story_agreement"]
+        data.update(threshold=threshold, story_agreement=agreement, scan_decision=scanned)
+    dev_p, dev_r = clustering_scores(dev, cluster_with(dev, train, out_of_fold, threshold, agreement))
     model = SameStoryModel.from_json(data)
     # The exported trees must give scikit-learn's own probabilities: the bot runs the export, not sklearn.
     exported = np.array([model.probability(list(row)) for row in x])
@@ -536,8 +571,11 @@ def main() -> int:
         return 0
     MODEL_FILE.write_text(model_json(data), encoding="utf-8")
     print(f"{len(train)} dev pairs ({int(y.sum())} same story), IDF over {documents} documents")
-    print(f"threshold {threshold}, story agreement {agreement}, for out-of-fold grouping precision ≥ "
-          f"{TARGET_PRECISION}: dev P {dev_p:.3f} "
+    if scanned is None:
+        print("the decision is the replay's: run make scan-decision to choose it on the bot's own scan")
+    chosen_by = "the bot's scan of held-out files" if scanned else "the replay"
+    print(f"threshold {threshold}, story agreement {agreement} (chosen on {chosen_by}); the replay at it: "
+          f"dev P {dev_p:.3f} "
           f"R {dev_r:.3f} (pair Brier {brier:.4f}); test P {test_p:.3f} R {test_r:.3f}")  # fmt: skip
     for name, value in sorted(zip(FEATURES, importance, strict=True), key=lambda item: -item[1]):
         print(f"  {name:<28} {value:.3f}")
@@ -564,6 +602,22 @@ def write_card(data: dict[str, Any], associations: list[tuple[str, str, float]])
     rows = "\n".join(f"| `{name}` | {value:.3f} |" for name, value in importance)
     training, scores, rules = data["training"], data["grouping_scores"], data["rules"]
     dev, test = scores["dev_out_of_fold"], scores["test"]
+    replay, scan = data["replay_decision"], data.get("scan_decision")
+    scan_note = ""
+    if scan is not None:
+        table = "\n".join(
+            f"  | {key} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} |"
+            for key, row in scan["scans"].items()
+        )
+        scan_note = (
+            "- **Chosen on the bot's own scan** (`make scan-decision`, `training/scan_decision.py`): the dev "
+            f"split's data units dealt into {scan['folds']} folds; for each, the trees fitted and the word "
+            "associations learned on the other folds, and `bot.py scan` run over the held-out fold's entries "
+            "once per decision; pairwise counts pooled over the folds. The decision with the most recall at "
+            f"precision ≥ {scan['target_precision']}:\n\n"
+            "  | threshold/agreement | precision | recall | F1 |\n  |---|---|---|---|\n"
+            f"{table}\n\n"
+        )
     CARD_FILE.write_text(
         f"""# Model card: same-story model
 
@@ -577,19 +631,20 @@ Written by `make train-grouping` ({data["trained"]}); do not edit by hand.
   run time (`stories/grouping/model.py` compiles the exported trees into one expression).
 - **Threshold {data["threshold"]}, story agreement {data["story_agreement"]}**: an entry joins the story
   whose member it matches best when that probability reaches the threshold and its mean probability over
-  the story's members it is compared with (the first and two latest) reaches the agreement. For each
-  agreement of {", ".join(map(str, AGREEMENTS))}, the lowest threshold for which the stories made of the dev
-  split (replayed in publication order, copies and an agency's next versions joined first as the bot does,
-  out-of-fold probabilities averaged over {REPEATS} dealings of the data files, the real headline stream by
-  fortnight, into {FOLDS} folds) have
-  pairwise precision ≥ {TARGET_PRECISION}, averaged over {CURVES} such sets of dealings; of those, the pair
-  that keeps the most same-story pairs.
+  the story's members it is compared with (the first and two latest) reaches the agreement.
+{scan_note}- **The replay's choice** (threshold {replay["threshold"]}, agreement {replay["story_agreement"]}):
+  for each agreement of {", ".join(map(str, AGREEMENTS))}, the lowest threshold for which the stories made of
+  the dev split (replayed in publication order, copies and an agency's next versions joined first as the bot
+  does, out-of-fold probabilities averaged over {REPEATS} dealings of the data files, the real headline stream
+  by fortnight, into {FOLDS} folds) have pairwise precision ≥ {TARGET_PRECISION}, averaged over {CURVES} such
+  sets of dealings; of those, the pair that keeps the most same-story pairs. The bot uses it until
+  `make scan-decision` has chosen on its own scan for the same trees.
 - **Data**: the dev split of `tests/eval/data/` ({training["dev_entries"]} entries; split by story, test
   frozen): {training["pairs"]} candidate pairs within the matching window, {training["same_story_pairs"]}
   of them the same story. IDF over {training["idf_documents"]} documents (real leo2166 headlines, the real
   outlet feeds of the corpus, dev).
 {association_note}
-- **Scores of that replay** (first set of dealings): dev
+- **Scores of the replay at the decision** (first set of dealings): dev
   out-of-fold precision {dev["precision"]}, recall {dev["recall"]} (pair Brier score {dev["pair_brier"]});
   test precision {test["precision"]}, recall {test["recall"]} ({test["pairs"]} candidate pairs).
 - **Rules outside the model**: two reports published the same date that name only different days of the

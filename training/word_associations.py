@@ -85,15 +85,20 @@ def out_of_file_values(pairs: Sequence[LabelledWords], groups: np.ndarray) -> np
     return values
 
 
+def association_text(rows: Sequence[tuple[str, str, float]], pairs: int) -> str:
+    """The table file's text (`stories.grouping.associations.read_associations` reads it)."""
+    header = (
+        "# word associations learned by make train-grouping (training/word_associations.py) from "
+        f"{pairs} dev candidate pairs: term, term, score\n"
+    )
+    return header + "".join(f"{left}\t{right}\t{score}\n" for left, right, score in rows)
+
+
 def write_associations(pairs: Sequence[LabelledWords], check: bool = False) -> list[tuple[str, str, float]]:
     """The table learned from every pair written to `ASSOCIATIONS_FILE` (with `check`: compared with it
     instead; a difference is an error). Returns its rows."""
     rows = learn_associations(pairs)
-    header = (
-        "# word associations learned by make train-grouping (training/word_associations.py) from "
-        f"{len(pairs)} dev candidate pairs: term, term, score\n"
-    )
-    text = header + "".join(f"{left}\t{right}\t{score}\n" for left, right, score in rows)
+    text = association_text(rows, len(pairs))
     if check:
         with gzip.open(ASSOCIATIONS_FILE, "rt", encoding="utf-8") as handle:
             if handle.read() != text:
