@@ -17,8 +17,9 @@ the held-out fold's entries, once per decision of `DECISIONS`. The pairwise coun
 and the decision with the most recall at precision ≥ `TARGET_PRECISION` is written into the shipped model file
 with the whole table (`scan_decision`), tied to its trees (`trees_fingerprint`): a refit with other trees
 falls back to the replay's choice until this runs again (and `tests/test_scan_decision.py` fails until it
-does). The IDF table is the shipped one (learned without labels, from dev among other text). It takes about
-a quarter of an hour here; CI checks the record, not the scans.
+does). The IDF table is the shipped one (learned without labels, from dev among other text), and a pair of
+the real headline stream spanning two fortnights is learned with its earlier headline's, as in training. It
+takes about a quarter of an hour here; CI checks the record, not the scans.
 """
 
 from __future__ import annotations

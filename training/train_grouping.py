@@ -25,9 +25,10 @@ IDF table its cosines use (`stories/grouping/data/idf.tsv.gz`) and its word asso
    and the threshold is the lowest whose pairwise precision of the resulting stories, averaged over the
    curves of 5 such sets of dealings, is at least `TARGET_PRECISION`. It is chosen together with the story
    agreement (`AGREEMENTS`: the mean probability over the story's compared members that an entry must also
-   reach), for the most recall at that precision (`pick_decision`). That replay judges precision harder than
-   the bot meets it: `make scan-decision` (`training.scan_decision`) then chooses both on the bot's own scan
-   of held-out files, and a refit keeps that choice while its trees are the same (`scan_decision_for`).
+   reach), for the most recall at that precision (`pick_decision`). That replay is a fast stand-in for the
+   bot (it compares every candidate, and averages several models' probabilities): `make scan-decision`
+   (`training.scan_decision`) then chooses both on the bot's own scan of held-out files, and a refit keeps
+   that choice while its trees are the same (`scan_decision_for`).
 4. The same pairs of the frozen test split are scored once for the card; nothing here looks at them to fit.
 """
 
@@ -522,8 +523,8 @@ def main() -> int:
         "trees": export_trees(fitted),
     }
     data["replay_decision"] = {"threshold": threshold, "story_agreement": agreement}
-    # The bot's own scan of held-out files judges the decision better than the replay
-    # (`training.scan_decision`, `make scan-decision`): its choice stands while the trees are the same.
+    # The decision is judged last on the bot itself, scanning held-out files (`training.scan_decision`,
+    # `make scan-decision`): that choice stands while the trees are the same.
     scanned = scan_decision_for(data)
     if scanned is not None:
         threshold, agreement = scanned["threshold"], scanned["story_agreement"]
