@@ -123,15 +123,15 @@ def held_out_scans(
             with gzip.GzipFile(data_dir / ASSOCIATIONS_FILE.name, "wb", mtime=0) as handle:
                 handle.write(text.encode())
             held = [entry for entry, entry_fold in zip(dev, entry_folds, strict=True) if entry_fold == fold]
+            # The fold's trees, exported once: only the decision changes between the fold's scans.
+            fold_model = {
+                "kind": f"fold {fold} of make scan-decision",
+                "features": list(FEATURES),
+                "baseline": round(float(np.ravel(fitted._baseline_prediction)[0]), 6),
+                "trees": export_trees(fitted),
+            }
             for threshold, agreement in decisions:
-                model = {
-                    "kind": f"fold {fold} of make scan-decision",
-                    "features": list(FEATURES),
-                    "threshold": threshold,
-                    "story_agreement": agreement,
-                    "baseline": round(float(np.ravel(fitted._baseline_prediction)[0]), 6),
-                    "trees": export_trees(fitted),
-                }
+                model = {**fold_model, "threshold": threshold, "story_agreement": agreement}
                 (data_dir / MODEL_FILE.name).write_text(model_json(model), encoding="utf-8")
                 scanned = run_scan(held, project_root=copy)
                 if scanned is None:
